@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// npm test: build, make sure the Debian packages the tests use are there (installing them with
+// apt-get when missing and running as root), then run every test file with node:test.
+// OCITOOL_TEST_FILTER=substring runs only the files whose path contains it.
+import {execFileSync, spawn} from 'node:child_process'
+import {existsSync, readdirSync, statSync} from 'node:fs'
+import {join, relative} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const needed = {'docker-registry': 'docker-registry', skopeo: 'skopeo', umoci: 'umoci', htpasswd: 'apache2-utils', openssl: 'openssl', pigz: 'pigz', zstd: 'zstd'}
+
+function have(cmd) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], {stdio: 'ignore'})
+    return true
+  } catch {
+    return false
+  }
+}
+
+const missing = Object.entries(needed).filter(([cmd]) => !have(cmd)).map(([, pkg]) => pkg)
+if (missing.length > 0) {
+  if (process.getuid?.() === 0 && have('apt-get')) {
+    console.error(`installing Debian packages the tests need: ${missing.join(' ')}`)
+    execFileSync('apt-get', ['update', '-qq'], {stdio: 'inherit'})
+    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {stdio: 'inherit', env: {...process.env, DEBIAN_FRONTEND: 'noninteractive'}})
+  } else {
+    console.error(`the tests need these Debian packages: ${missing.join(' ')} (apt-get install them as root)`)
+    process.exit(1)
+  }
+}
+
+if (!process.env.OCITOOL_SKIP_BUILD) execFileSync('npm', ['run', '--silent', 'build'], {cwd: root, stdio: 'inherit'})
+
+function find(dir) {
+  if (!existsSync(dir)) return []
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name)
+    if (name === 'node_modules' || name === 'dist') return []
+    return statSync(p).isDirectory() ? find(p) : /\.test\.ts$/.test(name) ? [p] : []
+  })
+}
+
+const filter = process.env.OCITOOL_TEST_FILTER
+const files = ['test', 'plugins']
+  .flatMap((d) => find(join(root, d)))
+  .map((f) => relative(root, f))
+  .filter((f) => !filter || f.includes(filter))
+  .sort()
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {cwd: root, stdio: 'inherit'})
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))

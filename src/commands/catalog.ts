@@ -1,0 +1,21 @@
+import {Args} from '@oclif/core'
+import {OcitoolCommand} from '../lib/cli/command.js'
+import * as flags from '../lib/cli/flags.js'
+import {parseRegistry, registryApiHost} from '../lib/name/reference.js'
+import * as ops from '../lib/ops/list.js'
+
+export default class Catalog extends OcitoolCommand {
+  static override summary = 'List the repositories of a registry'
+  static override examples = ['<%= config.bin %> <%= command.id %> registry.example.com --full-ref']
+  static override enableJsonFlag = true
+  static override args = {registry: Args.string({required: true, description: 'registry host[:port]'})}
+  static override flags = {'full-ref': flags.fullRef}
+
+  async run(): Promise<{repositories: string[]}> {
+    const {args, flags} = await this.parseCommand(Catalog)
+    const registry = parseRegistry(args.registry)
+    const repositories = await ops.listRepositories(registry, registryApiHost(registry), this.remoteOptions())
+    for (const r of repositories) this.log(flags['full-ref'] ? `${registry}/${r}` : r)
+    return {repositories}
+  }
+}

@@ -1,0 +1,24 @@
+import {Args, Flags} from '@oclif/core'
+import {OcitoolCommand} from '../lib/cli/command.js'
+import * as flags from '../lib/cli/flags.js'
+import {parseRepository} from '../lib/name/reference.js'
+import * as ops from '../lib/ops/list.js'
+
+export default class Ls extends OcitoolCommand {
+  static override summary = 'List the tags of a repository'
+  static override examples = ['<%= config.bin %> <%= command.id %> registry.example.com/app', '<%= config.bin %> <%= command.id %> registry.example.com/app --omit-digest-tags --full-ref']
+  static override enableJsonFlag = true
+  static override args = {repository: Args.string({required: true, description: 'repository (REGISTRY/REPO)'})}
+  static override flags = {
+    'full-ref': flags.fullRef,
+    'omit-digest-tags': Flags.boolean({char: 'O', description: 'leave out tags named after digests (sha256-…)'}),
+  }
+
+  async run(): Promise<{tags: string[]}> {
+    const {args, flags} = await this.parseCommand(Ls)
+    const repo = parseRepository(args.repository)
+    const tags = await ops.listTags(repo, {...this.remoteOptions(), omitDigestTags: flags['omit-digest-tags']})
+    for (const t of tags) this.log(flags['full-ref'] ? `${repo.name}:${t}` : t)
+    return {tags}
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * OcitoolCommand: the base of every command. It owns the global flags (registry access,
+ * credentials, --verbose), wires the core's log/warn callbacks to stderr, turns Ctrl-C into an
+ * AbortSignal, and renders every failure as one line with the exit code of its class.
+ */
+import {Command, Flags, type Interfaces} from '@oclif/core'
+import {ExitCode, isOcitoolError} from '../errors.js'
+import type {Keychain} from '../auth/types.js'
+import type {RemoteOptions} from '../remote/session.js'
+import {buildKeychain} from './keychain.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof OcitoolCommand)['baseFlags'] & T['flags']>
+
+export abstract class OcitoolCommand extends Command {
+  static override baseFlags = {
+    insecure: Flags.boolean({
+      description: 'allow plain HTTP and skip TLS verification for every registry',
+      helpGroup: 'REGISTRY',
+    }),
+    'ca-file': Flags.string({
+      description: 'PEM file of a CA to trust for registry TLS (repeatable)',
+      multiple: true,
+      helpGroup: 'REGISTRY',
+    }),
+    username: Flags.string({description: 'registry user name (overrides stored credentials)', helpGroup: 'REGISTRY'}),
+    password: Flags.string({description: 'registry password or token (prefer --password-stdin)', helpGroup: 'REGISTRY', dependsOn: ['username']}),
+    'password-stdin': Flags.boolean({description: 'read the registry password from stdin', helpGroup: 'REGISTRY', exclusive: ['password']}),
+    verbose: Flags.boolean({char: 'v', description: 'trace requests and show error causes on stderr (secrets redacted)', helpGroup: 'GLOBAL'}),
+  }
+
+  protected verbose = false
+  protected readonly abort = new AbortController()
+  private base?: {insecure?: boolean; 'ca-file'?: string[]; username?: string; password?: string; 'password-stdin'?: boolean}
+  private stdinPassword?: string
+
+  /** password from --password-stdin or --password */
+  protected password(): string | undefined {
+    return this.stdinPassword ?? this.base?.password
+  }
+
+  override async init(): Promise<void> {
+    await super.init()
+    this.verbose = this.argv.includes('--verbose') || this.argv.includes('-v')
+    let interrupts = 0
+    const onSignal = (signal: NodeJS.Signals) => {
+      interrupts++
+      if (interrupts > 1) process.exit(ExitCode.Interrupted)
+      this.abort.abort(new Error(`interrupted by ${signal}`))
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    // a closed stdout (`| head`) is not an error worth a stack trace
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+    })
+  }
+
+  /** parseWithBase parses and remembers the global flags for remoteOptions(). */
+  protected async parseCommand<T extends typeof Command>(cmd: T): Promise<{args: Interfaces.InferredArgs<T['args']>; flags: BaseFlags<T>}> {
+    const parsed = (await this.parse(cmd as never)) as unknown as {args: Interfaces.InferredArgs<T['args']>; flags: BaseFlags<T>}
+    this.base = parsed.flags as typeof this.base
+    if (this.base?.['password-stdin']) this.stdinPassword = (await readStdin()).replace(/\r?\n$/, '')
+    return parsed
+  }
+
+  /** remoteOptions wires flags, keychains and stderr callbacks for the core. */
+  protected remoteOptions(extra: {keychain?: Keychain} = {}): RemoteOptions {
+    const b = this.base ?? {}
+    const password = this.stdinPassword ?? b.password
+    return {
+      insecure: b.insecure,
+      caFiles: b['ca-file'],
+      keychain:
+        extra.keychain ??
+        buildKeychain({
+          config: this.config,
+          flags: b.username !== undefined && password !== undefined ? {username: b.username, password} : undefined,
+          warn: (m) => this.warnLine(m),
+        }),
+      log: this.verbose ? (m) => process.stderr.write(`${m}\n`) : undefined,
+      warn: (m) => this.warnLine(m),
+      signal: this.abort.signal,
+      userAgent: `ocitool/${this.config.version}`,
+    }
+  }
+
+  /** warnLine writes one warning to stderr (silent under --json). */
+  protected warnLine(message: string): void {
+    if (this.jsonEnabled()) return
+    process.stderr.write(`Warning: ${message}\n`)
+  }
+
+  /** writeOut writes data to stdout exactly (no newline added). */
+  protected writeOut(data: string | Uint8Array): Promise<void> {
+    return new Promise((resolve, reject) => {
+      process.stdout.write(data, (e) => (e ? reject(e) : resolve()))
+    })
+  }
+
+  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    const aborted = this.abort.signal.aborted
+    let exitCode: number
+    let message: string
+    let code: string
+    if (isOcitoolError(err)) {
+      exitCode = aborted ? ExitCode.Interrupted : err.exitCode
+      code = aborted ? 'INTERRUPTED' : err.code
+      message = aborted ? `interrupted: ${err.message}` : err.message
+      if (err.suggestions.length > 0) message += ` (${err.suggestions.join('; ')})`
+    } else if (err.oclif?.exit !== undefined) {
+      // oclif's own: flag parsing, --help, exit()
+      if (err.oclif.exit === 0) return
+      exitCode = err.oclif.exit
+      code = 'USAGE'
+      message = oneLine(err.message)
+      if (exitCode === ExitCode.Usage && this.id) message += ` (see: ${this.config.bin} ${this.id.replaceAll(':', ' ')} --help)`
+    } else if (aborted) {
+      exitCode = ExitCode.Interrupted
+      code = 'INTERRUPTED'
+      message = 'interrupted'
+    } else {
+      exitCode = ExitCode.Other
+      code = 'ERROR'
+      message = oneLine(err.message || String(err))
+    }
+    process.exitCode = exitCode
+    if (this.jsonEnabled()) {
+      this.logJson({error: {code, message, exitCode}})
+    }
+    process.stderr.write(`Error: ${message}\n`)
+    if (this.verbose) process.stderr.write(`${describeCauses(err)}\n`)
+    return undefined
+  }
+}
+
+function oneLine(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  const plain = s.replace(/\u001b\[[0-9;]*m/g, '')
+  return plain
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/^see more help with/i.test(l))
+    .join('; ')
+}
+
+function describeCauses(err: unknown): string {
+  const lines: string[] = []
+  let cur: unknown = err
+  for (let depth = 0; cur && depth < 6; depth++) {
+    const e = cur as Error
+    lines.push(depth === 0 ? (e.stack ?? String(e)) : `Caused by: ${e.stack ?? String(e)}`)
+    cur = e.cause
+  }
+  return lines.join('\n')
+}
+
+function readStdin(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    process.stdin.on('data', (c: Buffer) => chunks.push(c))
+    process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    process.stdin.on('error', reject)
+  })
+}

@@ -1,0 +1,15 @@
+/** blob: stream one blob of a repository, verified against its digest. */
+import {pipeline} from 'node:stream/promises'
+import type {Writable} from 'node:stream'
+import {UsageError} from '../errors.js'
+import type {Reference} from '../name/reference.js'
+import {type RemoteOptions, withSession} from '../remote/session.js'
+
+export function blob(ref: Reference, out: Writable, options: RemoteOptions): Promise<void> {
+  if (!ref.digest) throw new UsageError(`blob ${ref}: name the blob by digest (REPO@sha256:…)`)
+  const digest = ref.digest
+  return withSession(options, async (s) => {
+    const stream = await s.repository(ref).blob(digest)
+    await pipeline(stream, out, {end: false})
+  })
+}

@@ -1,0 +1,269 @@
+/**
+ * registry: the distribution-spec API of one repository (manifests, blobs, tags, uploads)
+ * and of a registry (catalog), on top of the transport. Values in, values out: no printing.
+ */
+import type {Readable} from 'node:stream'
+import {IntegrityError, RegistryError} from '../errors.js'
+import {verify} from '../io/verify.js'
+import {MANIFEST_ACCEPT} from '../oci/media-types.js'
+import {MAX_MANIFEST_BYTES} from '../oci/manifest.js'
+import {digestOf} from '../oci/digest.js'
+import type {RegistryTransport} from './transport/client.js'
+import {type BodyFactory, drain, readBody} from './transport/http.js'
+import {CATALOG_SCOPE, repositoryScope} from './transport/scope.js'
+
+export interface ManifestResult {
+  bytes: Buffer
+  mediaType: string
+  digest: string
+}
+
+export interface ManifestHead {
+  digest: string
+  mediaType: string
+  size: number
+}
+
+const LIST_CAP = 16 * 1024 * 1024
+
+export class RepositoryClient {
+  readonly name: string
+
+  constructor(
+    readonly transport: RegistryTransport,
+    readonly repository: string,
+  ) {
+    this.name = `${transport.registry}/${repository}`
+  }
+
+  private pull(): string[] {
+    return [repositoryScope(this.repository, 'pull')]
+  }
+
+  private subject(reference?: string): string {
+    if (!reference) return this.name
+    return reference.includes(':') && /^[a-z0-9]+:[a-f0-9]+$/.test(reference) ? `${this.name}@${reference}` : `${this.name}:${reference}`
+  }
+
+  /** getManifest fetches the exact bytes of a manifest by tag or digest, verified. */
+  async getManifest(reference: string, accept: readonly string[] = MANIFEST_ACCEPT): Promise<ManifestResult> {
+    const res = await this.transport.request({
+      method: 'GET',
+      path: `/v2/${this.repository}/manifests/${reference}`,
+      scopes: this.pull(),
+      headers: {accept: accept.join(', ')},
+      expect: [200],
+      context: {subject: this.subject(reference), what: 'manifest'},
+    })
+    const bytes = await readBody(res.body, MAX_MANIFEST_BYTES, `manifest ${this.subject(reference)}`)
+    const header = headerValue(res.headers['docker-content-digest'])
+    const byDigest = /^[a-z0-9]+:[a-f0-9]+$/.test(reference) ? reference : undefined
+    const algorithm = (byDigest ?? header ?? 'sha256').split(':')[0]
+    const digest = digestOf(bytes, algorithm)
+    if (byDigest && digest !== byDigest) {
+      throw new IntegrityError(`manifest ${this.subject(reference)}: the registry sent bytes that hash to ${digest}`, {code: 'DIGEST_MISMATCH'})
+    }
+    if (header && header.split(':')[0] === algorithm && header !== digest) {
+      throw new IntegrityError(`manifest ${this.subject(reference)}: bytes hash to ${digest} but Docker-Content-Digest says ${header}`, {code: 'DIGEST_MISMATCH'})
+    }
+    const mediaType = mediaTypeOf(bytes, headerValue(res.headers['content-type']))
+    return {bytes, mediaType, digest}
+  }
+
+  /** headManifest asks for a manifest's digest without its body; undefined when absent. */
+  async headManifest(reference: string, accept: readonly string[] = MANIFEST_ACCEPT): Promise<ManifestHead | undefined> {
+    const res = await this.transport.request({
+      method: 'HEAD',
+      path: `/v2/${this.repository}/manifests/${reference}`,
+      scopes: this.pull(),
+      headers: {accept: accept.join(', ')},
+      expect: [200],
+      allow: [404],
+      context: {subject: this.subject(reference), what: 'manifest'},
+    })
+    await drain(res.body)
+    if (res.status === 404) return undefined
+    const digest = headerValue(res.headers['docker-content-digest'])
+    const mediaType = headerValue(res.headers['content-type'])
+    const size = Number(headerValue(res.headers['content-length']))
+    if (!digest || !mediaType || !Number.isFinite(size)) return {digest: '', mediaType: mediaType ?? '', size: Number.isFinite(size) ? size : -1}
+    return {digest, mediaType, size}
+  }
+
+  /** putManifest stores manifest bytes under a tag or digest and returns their digest. */
+  async putManifest(reference: string, bytes: Buffer, mediaType: string): Promise<string> {
+    const res = await this.transport.request({
+      method: 'PUT',
+      path: `/v2/${this.repository}/manifests/${reference}`,
+      scopes: [repositoryScope(this.repository, 'pull', 'push')],
+      headers: {'content-type': mediaType},
+      body: bytes,
+      expect: [201, 200, 202],
+      context: {subject: this.subject(reference), what: 'manifest'},
+    })
+    await drain(res.body)
+    const digest = digestOf(bytes, 'sha256')
+    const header = headerValue(res.headers['docker-content-digest'])
+    if (header && header.startsWith('sha256:') && header !== digest) {
+      throw new IntegrityError(`manifest ${this.subject(reference)}: registry stored it as ${header}, expected ${digest}`, {code: 'DIGEST_MISMATCH'})
+    }
+    return digest
+  }
+
+  /** deleteManifest deletes a manifest by digest. */
+  async deleteManifest(digest: string): Promise<void> {
+    const res = await this.transport.request({
+      method: 'DELETE',
+      path: `/v2/${this.repository}/manifests/${digest}`,
+      scopes: [repositoryScope(this.repository, 'delete')],
+      expect: [202, 200, 204],
+      context: {subject: this.subject(digest), what: 'manifest'},
+    })
+    await drain(res.body)
+  }
+
+  /** tags lists every tag, following `Link: rel="next"`. n=1000: larger pages are refused by some registries. */
+  async tags(): Promise<string[]> {
+    const out: string[] = []
+    await paginate(this.transport, `/v2/${this.repository}/tags/list?n=1000`, this.pull(), {subject: this.name, what: 'tags of'}, (doc) => {
+      const tags = (doc as {tags?: unknown}).tags
+      if (tags !== null && tags !== undefined && !Array.isArray(tags)) throw new RegistryError(`tags of ${this.name}: the registry answered a malformed list`, {code: 'BAD_RESPONSE'})
+      for (const t of (tags as unknown[] | null) ?? []) if (typeof t === 'string') out.push(t)
+    })
+    return out
+  }
+
+  /** blob streams a blob, verified against its digest (and size when known). */
+  async blob(digest: string, size?: number): Promise<Readable> {
+    const res = await this.transport.request({
+      method: 'GET',
+      path: `/v2/${this.repository}/blobs/${digest}`,
+      scopes: this.pull(),
+      expect: [200],
+      context: {subject: `${this.name}@${digest}`, what: 'blob'},
+    })
+    const length = Number(headerValue(res.headers['content-length']))
+    const expected = size ?? (Number.isFinite(length) ? length : undefined)
+    const checker = verify(digest, expected, {what: `blob ${this.name}@${digest}`})
+    res.body.on('error', (e) => checker.destroy(e))
+    return res.body.pipe(checker)
+  }
+
+  /** headBlob returns a blob's size, or undefined when the repository does not have it. */
+  async headBlob(digest: string): Promise<number | undefined> {
+    const res = await this.transport.request({
+      method: 'HEAD',
+      path: `/v2/${this.repository}/blobs/${digest}`,
+      scopes: this.pull(),
+      expect: [200],
+      allow: [404],
+      context: {subject: `${this.name}@${digest}`, what: 'blob'},
+    })
+    await drain(res.body)
+    if (res.status === 404) return undefined
+    return Number(headerValue(res.headers['content-length']))
+  }
+
+  /** mountBlob asks the registry to link a blob from another repository; false when it would not. */
+  async mountBlob(digest: string, from: string): Promise<boolean> {
+    this.transport.auth.want([repositoryScope(from, 'pull')])
+    const res = await this.transport.request({
+      method: 'POST',
+      path: `/v2/${this.repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`,
+      scopes: [repositoryScope(this.repository, 'pull', 'push'), repositoryScope(from, 'pull')],
+      expect: [201, 202],
+      context: {subject: `${this.name}@${digest}`, what: 'blob mount'},
+    })
+    await drain(res.body)
+    if (res.status === 201) return true
+    // 202: an upload session was opened instead; leave it to expire, as clients do
+    return false
+  }
+
+  /**
+   * uploadBlob uploads a blob monolithically (POST for a session, then PUT with the digest).
+   * `body` is a Buffer, or a factory called again when the upload must be restarted.
+   */
+  async uploadBlob(digest: string, size: number, body: Buffer | BodyFactory): Promise<void> {
+    const push = [repositoryScope(this.repository, 'pull', 'push')]
+    const context = {subject: `${this.name}@${digest}`, what: 'blob upload'}
+    const start = await this.transport.request({method: 'POST', path: `/v2/${this.repository}/blobs/uploads/`, scopes: push, expect: [202], context})
+    await drain(start.body)
+    const location = headerValue(start.headers.location)
+    if (!location) throw new RegistryError(`blob upload ${this.name}: the registry gave no upload location`, {code: 'BAD_RESPONSE'})
+    const url = new URL(location, start.url)
+    url.searchParams.set('digest', digest)
+    const done = await this.transport.request({
+      method: 'PUT',
+      path: url.toString(),
+      scopes: push,
+      headers: {'content-type': 'application/octet-stream', 'content-length': String(size)},
+      body,
+      expect: [201, 204],
+      context,
+    })
+    await drain(done.body)
+  }
+}
+
+/** catalog lists every repository of a registry, following `Link: rel="next"`. */
+export async function catalog(transport: RegistryTransport): Promise<string[]> {
+  const out: string[] = []
+  await paginate(transport, '/v2/_catalog?n=1000', [CATALOG_SCOPE], {subject: transport.registry, what: 'catalog of'}, (doc) => {
+    const repos = (doc as {repositories?: unknown}).repositories
+    if (repos !== null && repos !== undefined && !Array.isArray(repos)) throw new RegistryError(`catalog of ${transport.registry}: the registry answered a malformed list`, {code: 'BAD_RESPONSE'})
+    for (const r of (repos as unknown[] | null) ?? []) if (typeof r === 'string') out.push(r)
+  })
+  return out
+}
+
+async function paginate(
+  transport: RegistryTransport,
+  first: string,
+  scopes: string[],
+  context: {subject: string; what: string},
+  onPage: (doc: unknown) => void,
+): Promise<void> {
+  let path: string | undefined = first
+  const seen = new Set<string>()
+  while (path) {
+    if (seen.has(path)) throw new RegistryError(`${context.what} ${context.subject}: the registry's pages loop`, {code: 'BAD_RESPONSE'})
+    seen.add(path)
+    const res = await transport.request({method: 'GET', path, scopes, expect: [200], context})
+    const body = await readBody(res.body, LIST_CAP, `${context.what} ${context.subject}`)
+    let doc: unknown
+    try {
+      doc = JSON.parse(body.toString('utf8'))
+    } catch {
+      throw new RegistryError(`${context.what} ${context.subject}: the registry answered something that is not JSON`, {code: 'BAD_RESPONSE'})
+    }
+    if (typeof doc !== 'object' || doc === null) throw new RegistryError(`${context.what} ${context.subject}: the registry answered a malformed list`, {code: 'BAD_RESPONSE'})
+    onPage(doc)
+    const next = nextLink(headerValue(res.headers.link))
+    path = next ? new URL(next, res.url).toString() : undefined
+  }
+}
+
+/** nextLink extracts the `rel="next"` target of a Link header. */
+export function nextLink(link: string | undefined): string | undefined {
+  if (!link) return undefined
+  for (const part of link.split(/,(?=\s*<)/)) {
+    const m = /^\s*<([^>]*)>(.*)$/.exec(part)
+    if (m && /;\s*rel="?next"?/i.test(m[2])) return m[1]
+  }
+  return undefined
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v
+}
+
+function mediaTypeOf(bytes: Buffer, contentType: string | undefined): string {
+  try {
+    const doc = JSON.parse(bytes.toString('utf8')) as {mediaType?: unknown}
+    if (typeof doc.mediaType === 'string' && doc.mediaType !== '') return doc.mediaType
+  } catch {
+    // not JSON: the caller's parser says so
+  }
+  return (contentType ?? '').split(';')[0].trim()
+}

@@ -1,0 +1,66 @@
+/**
+ * session: the registries one operation talks to. One HTTP client (keep-alive agents) and one
+ * transport per registry, so tokens and the scheme are learnt once per registry per run.
+ */
+import type {Keychain} from '../auth/types.js'
+import {RepositoryClient, catalog} from './registry.js'
+import {RegistryTransport} from './transport/client.js'
+import {HttpClient, type HttpOptions} from './transport/http.js'
+
+export interface RemoteOptions extends HttpOptions {
+  keychain?: Keychain
+  /** shown once: registry Warning headers and non-fatal problems */
+  warn?: (message: string) => void
+}
+
+/** Where a repository lives: as a Reference from name/reference has it. */
+export interface RepositoryLocation {
+  registry: string
+  apiHost: string
+  repository: string
+}
+
+export class Session {
+  readonly http: HttpClient
+  private readonly transports = new Map<string, RegistryTransport>()
+
+  constructor(readonly options: RemoteOptions = {}) {
+    this.http = new HttpClient(options)
+  }
+
+  transport(registry: string, apiHost = registry): RegistryTransport {
+    let t = this.transports.get(registry)
+    if (!t) {
+      t = new RegistryTransport(registry, apiHost, {
+        http: this.http,
+        keychain: this.options.keychain,
+        insecure: this.options.insecure,
+        warn: this.options.warn,
+      })
+      this.transports.set(registry, t)
+    }
+    return t
+  }
+
+  repository(loc: RepositoryLocation): RepositoryClient {
+    return new RepositoryClient(this.transport(loc.registry, loc.apiHost), loc.repository)
+  }
+
+  catalog(registry: string, apiHost = registry): Promise<string[]> {
+    return catalog(this.transport(registry, apiHost))
+  }
+
+  close(): void {
+    this.http.close()
+  }
+}
+
+/** withSession runs `fn` with a session and always closes it. */
+export async function withSession<T>(options: RemoteOptions, fn: (s: Session) => Promise<T>): Promise<T> {
+  const s = new Session(options)
+  try {
+    return await fn(s)
+  } finally {
+    s.close()
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * auth: answers "what Authorization header do these scopes need" for one registry.
+ *
+ * Basic challenges get the keychain's username/password. Bearer challenges get a token from
+ * the realm: GET with Basic credentials (or anonymously), or an OAuth2 POST with
+ * `grant_type=refresh_token` when an identity token is held (`grant_type=password` when the
+ * realm refuses GET). Every scope asked for during an operation is carried by the next token
+ * request, so a copy asks once for pull on the source and push on the destination. Tokens are
+ * cached per scope set until shortly before `expires_in`.
+ */
+import {isInsecureByDefault} from '../../name/reference.js'
+import {AuthError, RegistryError} from '../../errors.js'
+import type {Keychain, ResolvedCredential} from '../../auth/types.js'
+import type {Challenge} from './challenge.js'
+import {statusError} from './errors.js'
+import {type HttpClient, readBody} from './http.js'
+import {covers, mergeScopes} from './scope.js'
+
+interface CachedToken {
+  scopes: string[]
+  value: string
+  expiresAt: number
+}
+
+export interface AuthenticatorOptions {
+  /** registry host as named by the user (`127.0.0.1:5000`), for keychains and messages */
+  registry: string
+  keychain?: Keychain
+  http: HttpClient
+  insecure?: boolean
+}
+
+export class Authenticator {
+  private challenge?: Challenge
+  private credential?: Promise<ResolvedCredential | undefined>
+  private tokens: CachedToken[] = []
+  private wanted = new Set<string>()
+
+  constructor(private readonly opts: AuthenticatorOptions) {}
+
+  setChallenge(c: Challenge | undefined): void {
+    this.challenge = c
+    this.tokens = []
+  }
+
+  get scheme(): string | undefined {
+    return this.challenge?.scheme
+  }
+
+  /** want records scopes the operation will need, so the next token request carries them too. */
+  want(scopes: string[]): void {
+    for (const s of scopes) this.wanted.add(s)
+  }
+
+  /** hasCredentials tells whether a keychain answered for this registry (for error hints). */
+  async hasCredentials(): Promise<boolean> {
+    return (await this.resolveCredential([...this.wanted])) !== undefined
+  }
+
+  /** source names where the credential came from (never the secret), or `anonymous`. */
+  async source(): Promise<string> {
+    return (await this.resolveCredential([...this.wanted]))?.source ?? 'anonymous'
+  }
+
+  /** header returns the Authorization value for a request needing `scopes`, or undefined. */
+  async header(scopes: string[]): Promise<string | undefined> {
+    this.want(scopes)
+    const c = this.challenge
+    if (!c) {
+      // no challenge seen (the registry let /v2/ through): a held bearer token is still sent
+      const cred = await this.resolveCredential(scopes)
+      return cred?.credential.kind === 'registryToken' ? `Bearer ${cred.credential.token}` : undefined
+    }
+    const cred = await this.resolveCredential(scopes)
+    if (c.scheme === 'basic') {
+      if (cred?.credential.kind !== 'basic') return undefined
+      const {username, password} = cred.credential
+      return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
+    }
+    if (cred?.credential.kind === 'registryToken') return `Bearer ${cred.credential.token}`
+    const now = Date.now()
+    const cached = this.tokens.find((t) => t.expiresAt > now && covers(t.scopes, scopes))
+    if (cached) return `Bearer ${cached.value}`
+    const all = mergeScopes([...this.wanted, ...scopes])
+    const token = await this.fetchToken(c, all, cred)
+    this.tokens.push(token)
+    return `Bearer ${token.value}`
+  }
+
+  /** invalidate forgets a token the registry refused (expired early, say). */
+  invalidate(header: string | undefined): void {
+    if (!header) return
+    this.tokens = this.tokens.filter((t) => `Bearer ${t.value}` !== header)
+  }
+
+  private resolveCredential(scopes: string[]): Promise<ResolvedCredential | undefined> {
+    if (!this.opts.keychain) return Promise.resolve(undefined)
+    this.credential ??= this.opts.keychain.resolve({registry: this.opts.registry, scopes})
+    return this.credential
+  }
+
+  private async fetchToken(c: Challenge, scopes: string[], cred: ResolvedCredential | undefined): Promise<CachedToken> {
+    const realm = c.params.realm
+    if (!realm) throw new RegistryError(`${this.opts.registry}: bearer challenge without a realm`, {code: 'BAD_CHALLENGE'})
+    let url: URL
+    try {
+      url = new URL(realm)
+    } catch {
+      throw new RegistryError(`${this.opts.registry}: bearer realm is not a URL: ${realm}`, {code: 'BAD_CHALLENGE'})
+    }
+    if (url.protocol !== 'https:' && !this.opts.insecure && !isInsecureByDefault(url.host)) {
+      throw new AuthError(`${this.opts.registry}: token realm ${url.origin} is plain HTTP; refusing to send credentials there (use --insecure to allow)`, {code: 'INSECURE_REALM'})
+    }
+    const service = c.params.service
+    const credential = cred?.credential
+    if (credential?.kind === 'identityToken') {
+      return this.postToken(url, {grant_type: 'refresh_token', refresh_token: credential.token, service, scopes})
+    }
+    const query = new URLSearchParams()
+    if (service) query.set('service', service)
+    for (const s of scopes) query.append('scope', s)
+    if (credential?.kind === 'basic') query.set('account', credential.username)
+    for (const [k, v] of query) url.searchParams.append(k, v)
+    const basic = credential?.kind === 'basic' ? `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}` : undefined
+    const res = await this.opts.http.send({
+      method: 'GET',
+      url: url.toString(),
+      authorization: basic ? {host: url.host, value: basic} : undefined,
+    })
+    if ((res.status === 404 || res.status === 405) && credential?.kind === 'basic') {
+      res.body.resume()
+      return this.postToken(new URL(realm), {grant_type: 'password', username: credential.username, password: credential.password, service, scopes})
+    }
+    return this.readToken(res, scopes, credential !== undefined)
+  }
+
+  private async postToken(
+    url: URL,
+    p: {grant_type: string; refresh_token?: string; username?: string; password?: string; service?: string; scopes: string[]},
+  ): Promise<CachedToken> {
+    const form = new URLSearchParams({grant_type: p.grant_type, client_id: 'ocitool'})
+    if (p.service) form.set('service', p.service)
+    if (p.scopes.length > 0) form.set('scope', p.scopes.join(' '))
+    if (p.refresh_token) form.set('refresh_token', p.refresh_token)
+    if (p.username !== undefined) form.set('username', p.username)
+    if (p.password !== undefined) form.set('password', p.password)
+    const res = await this.opts.http.send({
+      method: 'POST',
+      url: url.toString(),
+      headers: {'content-type': 'application/x-www-form-urlencoded'},
+      body: form.toString(),
+    })
+    return this.readToken(res, p.scopes, true)
+  }
+
+  private async readToken(res: {status: number; headers: Record<string, unknown>; body: import('node:stream').Readable; url: string}, scopes: string[], hadCredentials: boolean): Promise<CachedToken> {
+    const body = await readBody(res.body, 1024 * 1024, `token from ${new URL(res.url).origin}`)
+    const subject = subjectOf(this.opts.registry, scopes)
+    if (res.status !== 200) {
+      throw statusError(res.status, body, res.headers['content-type'] as string | undefined, {registry: this.opts.registry, subject, hadCredentials}, {method: 'GET', path: 'token'})
+    }
+    let doc: {token?: unknown; access_token?: unknown; expires_in?: unknown; issued_at?: unknown}
+    try {
+      doc = JSON.parse(body.toString('utf8'))
+    } catch {
+      throw new RegistryError(`${this.opts.registry}: token server at ${new URL(res.url).origin} answered something that is not JSON`, {code: 'BAD_TOKEN'})
+    }
+    const value = typeof doc.token === 'string' && doc.token !== '' ? doc.token : doc.access_token
+    if (typeof value !== 'string' || value === '') {
+      throw new RegistryError(`${this.opts.registry}: token server answered without a token`, {code: 'BAD_TOKEN'})
+    }
+    const expiresIn = typeof doc.expires_in === 'number' && doc.expires_in > 0 ? doc.expires_in : 60
+    const issued = typeof doc.issued_at === 'string' ? Date.parse(doc.issued_at) : Number.NaN
+    const start = Number.isNaN(issued) ? Date.now() : Math.min(issued, Date.now())
+    // renew a little early, so a token does not expire between our check and the registry's
+    const margin = Math.min(10, expiresIn / 10) * 1000
+    return {scopes, value, expiresAt: start + expiresIn * 1000 - margin}
+  }
+}
+
+function subjectOf(registry: string, scopes: string[]): string {
+  const repo = scopes.map((s) => /^repository:(.+):[^:]*$/.exec(s)?.[1]).find(Boolean)
+  return repo ? `${registry}/${repo}` : registry
+}
