@@ -3,7 +3,7 @@ import {OcitoolCommand} from '../lib/cli/command.js'
 export default class Version extends OcitoolCommand {
   static override summary = 'Print the version of ocitool'
   static override enableJsonFlag = true
-  static override baseFlags = {}
+  static override baseFlags = {} as typeof OcitoolCommand.baseFlags
 
   async run(): Promise<{version: string; node: string; platform: string}> {
     await this.parse(Version)

@@ -2,6 +2,7 @@
 // environment that cannot see the real user's registry credentials.
 
 import {spawn} from 'node:child_process'
+import {existsSync} from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -49,6 +50,9 @@ export async function runCli(args: string[], opts: CliOptions = {}): Promise<Cli
     // DOCKER_CONFIG follows HOME: a caller-given HOME means `$HOME/.docker` is used.
     if (home) env.DOCKER_CONFIG = path.join(home.path, '.docker')
     else delete env.DOCKER_CONFIG
+    // every CLI run resolves names offline: no test can send a DNS query off this machine
+    const guard = path.join(repoRoot, 'test', 'support', 'offline-dns.cjs')
+    if (existsSync(guard)) env.NODE_OPTIONS = [env.NODE_OPTIONS, `--require ${guard}`].filter(Boolean).join(' ')
     for (const [k, v] of Object.entries(given)) {
       if (v === undefined) delete env[k]
       else env[k] = v

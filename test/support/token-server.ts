@@ -70,7 +70,7 @@ export interface RunningTokenServer {
   stop(): Promise<void>
 }
 
-export const defaultTokenUsers = {alice: 'alice-secret-pw', bob: 'bob-secret-pw'}
+export const defaultTokenUsers: Record<string, string> = {alice: 'alice-secret-pw', bob: 'bob-secret-pw'}
 export const defaultPermissions: Permissions = {
   alice: {'*': ['*'], 'registry:catalog': ['*']},
   bob: {'*': ['pull']},

@@ -23,7 +23,7 @@ export default class Login extends OcitoolCommand {
     const password = this.password()
     if (password === undefined) throw new UsageError('auth login: give the password with --password-stdin (or -p)')
     const registry = parseRegistry(args.server)
-    const {location} = await ops.login(registry, registryApiHost(registry), {username: flags.username, password}, {...this.remoteOptions(), noVerify: flags['no-verify']})
+    const {location} = await ops.login(registry, registryApiHost(registry), {username: flags.username as string, password}, {...this.remoteOptions(), noVerify: flags['no-verify']})
     process.stderr.write(`logged in to ${registry} (credentials stored in ${location})\n`)
   }
 }

@@ -56,7 +56,8 @@ export function helperProgram(name: string): string {
   return `docker-credential-${name}`
 }
 
-interface RunResult {
+/** What a helper call produced. */
+export interface RunResult {
   code: number | null
   stdout: string
   stderr: string

@@ -20,7 +20,6 @@ export interface OcitoolHooks {
     options: KeychainHookOptions
     return: Keychain | Keychain[] | undefined
   }
-  [event: string]: {options: Record<string, unknown>; return: unknown}
 }
 
 export function buildKeychain(opts: {

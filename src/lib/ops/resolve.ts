@@ -27,7 +27,7 @@ export async function fetchManifest(session: Session, ref: Reference, platform?:
     const have = (parsed.manifest as ImageIndex).manifests.map((d) => (d.platform ? formatPlatform(d.platform) : 'unknown')).join(', ')
     throw new NotFoundError(`${ref}: no manifest for platform ${formatPlatform(platform)} (the index has: ${have || 'none'})`, {code: 'PLATFORM_NOT_FOUND'})
   }
-  const childRef = ref.withDigest(child.digest)
+  const childRef = ref.repo().withDigest(child.digest)
   const got = await repo.getManifest(child.digest)
   return {...got, ref: childRef}
 }

@@ -139,6 +139,8 @@ export class HttpClient {
       followRedirect: req.followRedirect ?? true,
       signal: this.options.signal,
     })
+    // got's duplex stream waits for a request body on methods that may carry one
+    if (body === undefined && req.method !== 'GET' && req.method !== 'HEAD') stream.end()
     this.trace(`--> ${req.method} ${redactUrl(req.url)}${req.authorization ? ` (authorization: ${redactAuth(req.authorization.value)})` : ''}`)
     return new Promise<RawResponse>((resolve, reject) => {
       const onError = (e: Error) => {
