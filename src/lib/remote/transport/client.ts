@@ -119,7 +119,7 @@ export class RegistryTransport {
       }
       if (req.expect.includes(res.status) || req.allow?.includes(res.status)) return res
       const body = await readBody(res.body, 64 * 1024, this.registry).catch(() => undefined)
-      const hadCredentials = header !== undefined || (await this.auth.hasCredentials())
+      const hadCredentials = await this.auth.hasCredentials()
       throw statusError(res.status, body, res.headers['content-type'], {...req.context, registry: this.registry, hadCredentials}, {method: req.method, path: new URL(url).pathname})
     }
   }
