@@ -3,32 +3,17 @@
 // apt-get when missing and running as root), then run every test file with node:test.
 // OCITOOL_TEST_FILTER=substring runs only the files whose path contains it.
 import {execFileSync, spawn} from 'node:child_process'
+import {TEST_PACKAGES, ensurePackages} from './ensure-packages.js'
 import {existsSync, readdirSync, statSync} from 'node:fs'
 import {join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-const needed = {'docker-registry': 'docker-registry', skopeo: 'skopeo', umoci: 'umoci', htpasswd: 'apache2-utils', openssl: 'openssl', pigz: 'pigz', zstd: 'zstd'}
-
-function have(cmd) {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], {stdio: 'ignore'})
-    return true
-  } catch {
-    return false
-  }
-}
-
-const missing = Object.entries(needed).filter(([cmd]) => !have(cmd)).map(([, pkg]) => pkg)
-if (missing.length > 0) {
-  if (process.getuid?.() === 0 && have('apt-get')) {
-    console.error(`installing Debian packages the tests need: ${missing.join(' ')}`)
-    execFileSync('apt-get', ['update', '-qq'], {stdio: 'inherit'})
-    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {stdio: 'inherit', env: {...process.env, DEBIAN_FRONTEND: 'noninteractive'}})
-  } else {
-    console.error(`the tests need these Debian packages: ${missing.join(' ')} (apt-get install them as root)`)
-    process.exit(1)
-  }
+try {
+  ensurePackages(TEST_PACKAGES)
+} catch (e) {
+  console.error(e.message)
+  process.exit(1)
 }
 
 if (!process.env.OCITOOL_SKIP_BUILD) execFileSync('npm', ['run', '--silent', 'build'], {cwd: root, stdio: 'inherit'})

@@ -5,7 +5,6 @@
  * are asked in the order of their plugin names. A failing plugin is a warning, never fatal.
  */
 import type {Config} from '@oclif/core'
-import {MultiKeychain, defaultKeychains} from '../auth/keychain.js'
 import type {Keychain, KeychainRequest, ResolvedCredential} from '../auth/types.js'
 
 /** What a `keychain` hook is called with. */
@@ -22,14 +21,26 @@ export interface OcitoolHooks {
   }
 }
 
+/**
+ * buildKeychain: flags → env → Docker config → containers auth → plugins. The keychain modules
+ * load on the first question, so a command talking to an open registry never loads them.
+ */
 export function buildKeychain(opts: {
   config: Config
   flags?: {username: string; password: string}
   warn: (m: string) => void
 }): Keychain {
-  return new MultiKeychain([...defaultKeychains({flags: opts.flags, log: opts.warn}), new PluginKeychain(opts.config, opts.warn)], {
-    log: opts.warn,
-  })
+  let inner: Promise<Keychain> | undefined
+  return {
+    name: 'ocitool',
+    async resolve(request) {
+      inner ??= import('../auth/keychain.js').then(
+        ({MultiKeychain, defaultKeychains}) =>
+          new MultiKeychain([...defaultKeychains({flags: opts.flags, log: opts.warn}), new PluginKeychain(opts.config, opts.warn)], {log: opts.warn}),
+      )
+      return (await inner).resolve(request)
+    },
+  }
 }
 
 /** PluginKeychain asks every plugin's `keychain` hook, then their keychains in plugin-name order. */

@@ -66,11 +66,9 @@ export class Authenticator {
   async header(scopes: string[]): Promise<string | undefined> {
     this.want(scopes)
     const c = this.challenge
-    if (!c) {
-      // no challenge seen (the registry let /v2/ through): a held bearer token is still sent
-      const cred = await this.resolveCredential(scopes)
-      return cred?.credential.kind === 'registryToken' ? `Bearer ${cred.credential.token}` : undefined
-    }
+    // no challenge seen: the registry let /v2/ through, so no credential is asked for (nor a
+    // credential helper run); a 401 later brings a challenge and the transport asks again
+    if (!c) return undefined
     const cred = await this.resolveCredential(scopes)
     if (c.scheme === 'basic') {
       if (cred?.credential.kind !== 'basic') return undefined

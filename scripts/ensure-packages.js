@@ -1,0 +1,28 @@
+// ensurePackages: make sure the Debian packages that provide these commands are installed,
+// installing them with apt-get when missing and running as root. Used by npm test and the
+// quick start, so a fresh machine needs nothing installed by hand.
+import {execFileSync} from 'node:child_process'
+
+/** command → Debian package */
+export const TEST_PACKAGES = {'docker-registry': 'docker-registry', skopeo: 'skopeo', umoci: 'umoci', htpasswd: 'apache2-utils', openssl: 'openssl', pigz: 'pigz', zstd: 'zstd'}
+
+export function have(cmd) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], {stdio: 'ignore'})
+    return true
+  } catch {
+    return false
+  }
+}
+
+export function ensurePackages(commands) {
+  const missing = [...new Set(Object.entries(commands).filter(([cmd]) => !have(cmd)).map(([, pkg]) => pkg))]
+  if (missing.length === 0) return
+  if (process.getuid?.() !== 0 || !have('apt-get')) {
+    throw new Error(`these Debian packages are needed: ${missing.join(' ')} (apt-get install them as root)`)
+  }
+  console.error(`installing Debian packages: ${missing.join(' ')}`)
+  const env = {...process.env, DEBIAN_FRONTEND: 'noninteractive'}
+  execFileSync('apt-get', ['update', '-qq'], {stdio: ['ignore', 'ignore', 'inherit'], env})
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {stdio: ['ignore', 'ignore', 'inherit'], env})
+}
