@@ -28,6 +28,18 @@ export async function measure(cmd: string, args: string[], runs: number, env?: N
   return median(times)
 }
 
+/** measureInterleaved runs each command once per round, so drift in machine speed hits all alike. */
+export async function measureInterleaved(cmds: Record<string, [string, string[]]>, runs: number): Promise<Record<string, number>> {
+  const times: Record<string, number[]> = {}
+  for (let round = -2; round < runs; round++) {
+    for (const [name, [cmd, args]] of Object.entries(cmds)) {
+      const ms = await timeOnce(cmd, args)
+      if (round >= 0) (times[name] ??= []).push(ms)
+    }
+  }
+  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]))
+}
+
 export function table(rows: Array<Record<string, string | number>>): string {
   const cols = Object.keys(rows[0])
   const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)))

@@ -4,7 +4,7 @@
 import {fileURLToPath} from 'node:url'
 import {pushFixture} from '../test/support/fixtures.js'
 import {startRegistry} from '../test/support/registry.js'
-import {measure, table} from './lib.js'
+import {measureInterleaved, table} from './lib.js'
 
 const runs = Number(process.env.BENCH_RUNS ?? 21)
 const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url))
@@ -12,12 +12,18 @@ const reg = await startRegistry({flavour: 'plain'})
 try {
   await pushFixture(reg, 'bench/small:v1', 'oci', 'bench-startup')
   const ref = `${reg.host}/bench/small:v1`
-  const node = await measure(process.execPath, ['-e', '0'], runs)
-  const version = await measure(process.execPath, [bin, '--version'], runs)
-  const digest = await measure(process.execPath, [bin, 'digest', ref], runs)
-  const manifest = await measure(process.execPath, [bin, 'manifest', ref], runs)
-  const skopeoRaw = await measure('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], runs)
-  const skopeoInspect = await measure('skopeo', ['inspect', '--format', '{{.Digest}}', '--tls-verify=false', `docker://${ref}`], runs)
+  const m = await measureInterleaved(
+    {
+      node: [process.execPath, ['-e', '0']],
+      version: [process.execPath, [bin, '--version']],
+      digest: [process.execPath, [bin, 'digest', ref]],
+      manifest: [process.execPath, [bin, 'manifest', ref]],
+      skopeoRaw: ['skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]],
+      skopeoInspect: ['skopeo', ['inspect', '--format', '{{.Digest}}', '--tls-verify=false', `docker://${ref}`]],
+    },
+    runs,
+  )
+  const {node, version, digest, manifest, skopeoRaw, skopeoInspect} = m
   const rows = [
     {what: 'node -e 0 (floor)', 'median ms': node.toFixed(0), target: '', 'vs skopeo inspect --raw': ''},
     {what: 'ocitool --version', 'median ms': version.toFixed(0), target: '< 150', 'vs skopeo inspect --raw': ''},
