@@ -1,6 +1,8 @@
 /** flags: flag definitions shared by several commands, with crane's names. */
 import {Flags} from '@oclif/core'
+import {UsageError} from '../errors.js'
 import {parsePlatform} from '../oci/platform.js'
+import type {Platform} from '../oci/types.js'
 
 /** --platform os/arch[/variant][:os.version]: picks a child of an index. */
 export const platform = Flags.custom({
@@ -10,3 +12,40 @@ export const platform = Flags.custom({
 })
 
 export const fullRef = Flags.boolean({description: 'print the full reference (registry/repository@digest or :tag)'})
+
+/** --platform for transfers: one value, a comma list, or `all`, plus the puller's part flags. */
+export const transferPlatformFlags = {
+  platform: Flags.string({
+    description: 'platform(s) to copy from an index: os/arch[/variant], a comma list, or "all" (the default copies an index whole)',
+    helpValue: 'P[,P...]|all',
+  }),
+  'as-index': Flags.boolean({
+    description: 'write the chosen platforms as a new index, even a single one (by default one platform is copied as that image)',
+  }),
+  os: Flags.string({description: 'platform by parts: operating system (with --architecture; instead of --platform)', helpGroup: 'PLATFORM', exclusive: ['platform']}),
+  'os-version': Flags.string({description: 'platform by parts: os.version', helpGroup: 'PLATFORM', dependsOn: ['os']}),
+  'os-features': Flags.string({description: 'platform by parts: os.features (comma list)', helpGroup: 'PLATFORM', dependsOn: ['os']}),
+  architecture: Flags.string({description: 'platform by parts: CPU architecture', helpGroup: 'PLATFORM', dependsOn: ['os']}),
+  variant: Flags.string({description: 'platform by parts: CPU variant', helpGroup: 'PLATFORM', dependsOn: ['architecture']}),
+  features: Flags.string({description: 'platform by parts: CPU features (comma list)', helpGroup: 'PLATFORM', dependsOn: ['architecture']}),
+}
+
+/** platformsFrom turns the transfer platform flags into the engine's choice. */
+export function platformsFrom(f: {platform?: string; os?: string; 'os-version'?: string; 'os-features'?: string; architecture?: string; variant?: string; features?: string}): Platform[] | 'all' | undefined {
+  if (f.os) {
+    if (!f.architecture) throw new UsageError('--os needs --architecture too')
+    const list = (s?: string) => (s ? s.split(',').filter(Boolean) : undefined)
+    return [{os: f.os, architecture: f.architecture, variant: f.variant, 'os.version': f['os-version'], 'os.features': list(f['os-features']), features: list(f.features)}]
+  }
+  if (!f.platform) return undefined
+  if (f.platform === 'all') return 'all'
+  return f.platform.split(',').map((p) => parsePlatform(p.trim()))
+}
+
+export const progress = Flags.string({
+  description: 'progress on stderr: auto (a spinner on a terminal), tty, json (one event per line), none',
+  options: ['auto', 'tty', 'json', 'none'],
+  default: 'auto',
+})
+
+export const jobs = Flags.integer({char: 'j', description: 'blobs moved at once', default: 4, min: 1, max: 64})

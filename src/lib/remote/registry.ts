@@ -2,7 +2,7 @@
  * registry: the distribution-spec API of one repository (manifests, blobs, tags, uploads)
  * and of a registry (catalog), on top of the transport. Values in, values out: no printing.
  */
-import type {Readable} from 'node:stream'
+import {PassThrough, type Readable} from 'node:stream'
 import {IntegrityError, RegistryError} from '../errors.js'
 import {verify} from '../io/verify.js'
 import {MANIFEST_ACCEPT} from '../oci/media-types.js'
@@ -135,18 +135,69 @@ export class RepositoryClient {
 
   /** blob streams a blob, verified against its digest (and size when known). */
   async blob(digest: string, size?: number): Promise<Readable> {
-    const res = await this.transport.request({
-      method: 'GET',
-      path: `/v2/${this.repository}/blobs/${digest}`,
-      scopes: this.pull(),
-      expect: [200],
-      context: {subject: `${this.name}@${digest}`, what: 'blob'},
-    })
-    const length = Number(headerValue(res.headers['content-length']))
-    const expected = size ?? (Number.isFinite(length) ? length : undefined)
-    const checker = verify(digest, expected, {what: `blob ${this.name}@${digest}`})
-    res.body.on('error', (e) => checker.destroy(e))
-    return res.body.pipe(checker)
+    const {stream, size: length} = await this.blobStream(digest, size)
+    const checker = verify(digest, size ?? length, {what: `blob ${this.name}@${digest}`})
+    stream.on('error', (e) => checker.destroy(e))
+    return stream.pipe(checker)
+  }
+
+  /**
+   * blobStream streams a blob's bytes unverified (the caller verifies). When the connection
+   * drops mid-body, it asks again with `Range: bytes=N-` (up to `resumes` times) and carries
+   * on, so a large download survives a flaky network without starting over.
+   */
+  async blobStream(digest: string, size?: number, resumes = 5): Promise<{stream: Readable; size?: number}> {
+    const context = {subject: `${this.name}@${digest}`, what: 'blob'}
+    const first = await this.transport.request({method: 'GET', path: `/v2/${this.repository}/blobs/${digest}`, scopes: this.pull(), expect: [200], context})
+    const length = Number(headerValue(first.headers['content-length']))
+    const total = size ?? (Number.isFinite(length) ? length : undefined)
+    if (total === undefined) return {stream: first.body}
+    const out = new PassThrough({highWaterMark: 1024 * 1024})
+    let received = 0
+    let left = resumes
+    const pump = (body: Readable): void => {
+      body.on('data', (chunk: Buffer) => {
+        received += chunk.length
+        if (!out.write(chunk)) {
+          body.pause()
+          out.once('drain', () => body.resume())
+        }
+      })
+      body.once('end', () => {
+        if (received >= total) out.end()
+        else retry(new RegistryError(`blob ${this.name}@${digest}: connection closed after ${received} of ${total} bytes`, {code: 'TRUNCATED'}))
+      })
+      body.once('error', (e) => retry(e))
+    }
+    const retry = (e: unknown): void => {
+      if (out.destroyed) return
+      if (left-- <= 0 || received >= total) {
+        out.destroy(e as Error)
+        return
+      }
+      this.transport
+        .request({
+          method: 'GET',
+          path: `/v2/${this.repository}/blobs/${digest}`,
+          scopes: this.pull(),
+          headers: {range: `bytes=${received}-`},
+          expect: [206],
+          context,
+        })
+        .then((res) => {
+          const range = /^bytes (\d+)-/.exec(headerValue(res.headers['content-range']) ?? '')
+          if (!range || Number(range[1]) !== received) {
+            res.body.destroy()
+            out.destroy(new RegistryError(`blob ${this.name}@${digest}: the registry cannot resume the download at byte ${received}`, {code: 'NO_RANGE'}))
+            return
+          }
+          pump(res.body)
+        })
+        .catch((err: unknown) => out.destroy(err as Error))
+    }
+    out.on('close', () => first.body.destroy())
+    pump(first.body)
+    return {stream: out, size: total}
   }
 
   /** headBlob returns a blob's size, or undefined when the repository does not have it. */
@@ -204,6 +255,84 @@ export class RepositoryClient {
     })
     await drain(done.body)
   }
+}
+
+export interface UploadOptions {
+  /** upload in PATCH chunks of this many bytes (the registry's OCI-Chunk-Min-Length wins if larger) */
+  chunkSize?: number
+}
+
+/**
+ * uploadStream uploads a blob from a one-shot stream: POST for a session, then one streamed PUT
+ * (`Content-Length` = size), or PATCH chunks with `Content-Range` when `chunkSize` is set or the
+ * registry demands chunks (`OCI-Chunk-Min-Length`). A failed upload is not retried here: the
+ * stream cannot be replayed, so the caller opens the source again and calls this again.
+ */
+export async function uploadStream(repo: RepositoryClient, digest: string, size: number, data: Readable, options: UploadOptions = {}): Promise<void> {
+  const push = [repositoryScope(repo.repository, 'pull', 'push')]
+  const context = {subject: `${repo.name}@${digest}`, what: 'blob upload'}
+  const start = await repo.transport.request({method: 'POST', path: `/v2/${repo.repository}/blobs/uploads/`, scopes: push, expect: [202], context})
+  await drain(start.body)
+  let location = headerValue(start.headers.location)
+  if (!location) throw new RegistryError(`blob upload ${repo.name}: the registry gave no upload location`, {code: 'BAD_RESPONSE'})
+  let url = new URL(location, start.url)
+  const minChunk = Number(headerValue(start.headers['oci-chunk-min-length']))
+  const chunkSize = Math.max(options.chunkSize ?? 0, Number.isFinite(minChunk) ? minChunk : 0)
+  if (!chunkSize || size <= chunkSize) {
+    url.searchParams.set('digest', digest)
+    const done = await repo.transport.request({
+      method: 'PUT',
+      path: url.toString(),
+      scopes: push,
+      headers: {'content-type': 'application/octet-stream', 'content-length': String(size)},
+      body: () => data,
+      retry: false,
+      expect: [201, 204],
+      context,
+    })
+    await drain(done.body)
+    return
+  }
+  let offset = 0
+  for await (const chunk of chunks(data, chunkSize)) {
+    const res = await repo.transport.request({
+      method: 'PATCH',
+      path: url.toString(),
+      scopes: push,
+      headers: {'content-type': 'application/octet-stream', 'content-length': String(chunk.length), 'content-range': `${offset}-${offset + chunk.length - 1}`},
+      body: chunk,
+      expect: [202],
+      context,
+    })
+    await drain(res.body)
+    offset += chunk.length
+    location = headerValue(res.headers.location) ?? url.toString()
+    url = new URL(location, res.url)
+  }
+  url.searchParams.set('digest', digest)
+  const done = await repo.transport.request({method: 'PUT', path: url.toString(), scopes: push, headers: {'content-length': '0'}, body: Buffer.alloc(0), expect: [201, 204], context})
+  await drain(done.body)
+}
+
+/** chunks regroups a stream into buffers of exactly `size` bytes (the last may be shorter). */
+async function* chunks(data: Readable, size: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = []
+  let have = 0
+  for await (const piece of data) {
+    let buf = piece as Buffer
+    while (buf.length > 0) {
+      const take = Math.min(size - have, buf.length)
+      parts.push(buf.subarray(0, take))
+      have += take
+      buf = buf.subarray(take)
+      if (have === size) {
+        yield Buffer.concat(parts)
+        parts = []
+        have = 0
+      }
+    }
+  }
+  if (have > 0) yield Buffer.concat(parts)
 }
 
 /** catalog lists every repository of a registry, following `Link: rel="next"`. */

@@ -1,0 +1,59 @@
+import {Flags} from '@oclif/core'
+import {OcitoolCommand} from '../lib/cli/command.js'
+import * as flags from '../lib/cli/flags.js'
+import {progressRenderer, type ProgressMode} from '../lib/cli/progress.js'
+import {UsageError} from '../lib/errors.js'
+import * as ops from '../lib/ops/copy.js'
+import {type Location, parseLocation} from '../lib/stores/location.js'
+
+export default class Pull extends OcitoolCommand {
+  static override summary = 'Pull images into a tarball or an OCI layout'
+  static override description = `The last argument is the output: a docker tarball FILE (--format tarball, the default; "-" for stdout; several images go into one file), a legacy docker tarball (--format legacy), or an OCI layout DIR (--format oci; pulling into an existing layout adds to it).
+A docker tarball holds single images: an index is resolved to --platform (linux/amd64 by default), and its manifest is stored beside it so that pushing the tarball gives back the same digest.`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> registry.example.com/app:1.0 app.tar',
+    '<%= config.bin %> <%= command.id %> registry.example.com/app:1.0 registry.example.com/db:2 images.tar --cache-path ~/.cache/ocitool',
+    '<%= config.bin %> <%= command.id %> registry.example.com/app:1.0 ./layout --format oci --platform all',
+  ]
+  static override strict = false
+  static override enableJsonFlag = true
+  static override usage = '<%= command.id %> IMAGE... PATH'
+  static override flags = {
+    format: Flags.string({description: 'output format', options: ['tarball', 'legacy', 'oci'], default: 'tarball'}),
+    'cache-path': Flags.string({char: 'c', description: 'content-addressed blob cache directory, reused across runs'}),
+    'annotate-ref': Flags.boolean({description: 'with --format oci, name each image by its full reference (org.opencontainers.image.ref.name)'}),
+    jobs: flags.jobs,
+    ...flags.transferPlatformFlags,
+    'allow-nondistributable-artifacts': Flags.boolean({description: 'copy foreign (non-distributable) layers too'}),
+    progress: flags.progress,
+  }
+
+  async run(): Promise<ops.CopyResult> {
+    const {argv, flags: f} = await this.parseCommand(Pull)
+    const positional = argv as string[]
+    if (positional.length < 2) throw new UsageError('pull needs at least one IMAGE and the output PATH')
+    const path = positional.at(-1)!
+    const images = positional.slice(0, -1).map((s) => parseLocation(s))
+    const dst: Location =
+      f.format === 'oci' ? {kind: 'oci', path} : {kind: 'docker-archive', path, ...(f.format === 'legacy' ? {legacy: true} : {})}
+    const progress = await progressRenderer((this.jsonEnabled() ? 'none' : f.progress) as ProgressMode, 'pulling')
+    let ok = false
+    try {
+      const result = await ops.copy(images, dst, {
+        ...this.remoteOptions(),
+        jobs: f.jobs,
+        platforms: flags.platformsFrom(f),
+        asIndex: f['as-index'],
+        allowNondistributable: f['allow-nondistributable-artifacts'],
+        cachePath: f['cache-path'],
+        annotateRef: f['annotate-ref'] ? 'full' : 'tag',
+        onEvent: progress.onEvent,
+      })
+      ok = true
+      if (path !== '-') for (const im of result.images) this.log(im.reference)
+      return result
+    } finally {
+      progress.stop(ok)
+    }
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * open: from a parsed location to a Source or Sink. File stores load on demand, so a
+ * registry-to-registry copy never loads tar code.
+ */
+import {UsageError} from '../errors.js'
+import type {Session} from '../remote/session.js'
+import type {Location} from './location.js'
+import {RegistrySink, type RegistrySinkOptions, RegistrySource} from './registry.js'
+import type {Sink, Source} from './types.js'
+
+export interface SinkOptions extends RegistrySinkOptions {
+  /** OCI layouts: what `org.opencontainers.image.ref.name` holds */
+  annotateRef?: 'tag' | 'full' | 'none'
+}
+
+export async function openSource(loc: Location, session: Session): Promise<Source> {
+  switch (loc.kind) {
+    case 'registry':
+      return new RegistrySource(session, loc.ref)
+    case 'oci': {
+      const {OciLayoutSource} = await import('../layout/index.js')
+      return new OciLayoutSource(loc.path, {tag: loc.tag})
+    }
+    case 'dir': {
+      const {DirSource} = await import('../layout/index.js')
+      return new DirSource(loc.path)
+    }
+    case 'docker-archive': {
+      if (loc.path === '-') throw new UsageError('reading a docker archive needs a file (random access), not stdin')
+      const {DockerArchiveSource} = await import('../tarball/index.js')
+      return new DockerArchiveSource(loc.path, {tag: loc.ref})
+    }
+    case 'oci-archive': {
+      if (loc.path === '-') throw new UsageError('reading an oci archive needs a file (random access), not stdin')
+      const {OciArchiveSource} = await import('../tarball/index.js')
+      return new OciArchiveSource(loc.path, {tag: loc.tag})
+    }
+  }
+}
+
+export async function openSink(loc: Location, session: Session, options: SinkOptions = {}): Promise<Sink> {
+  switch (loc.kind) {
+    case 'registry':
+      return new RegistrySink(session, loc.ref, options)
+    case 'oci': {
+      const {OciLayoutSink} = await import('../layout/index.js')
+      return new OciLayoutSink(loc.path, {tag: loc.tag, annotateRef: options.annotateRef})
+    }
+    case 'dir': {
+      const {DirSink} = await import('../layout/index.js')
+      return new DirSink(loc.path)
+    }
+    case 'docker-archive': {
+      const {DockerArchiveSink} = await import('../tarball/index.js')
+      return new DockerArchiveSink(loc.path)
+    }
+    case 'oci-archive': {
+      const {OciArchiveSink} = await import('../tarball/index.js')
+      return new OciArchiveSink(loc.path)
+    }
+  }
+}
+
+/** holdsSingleImages: sinks that cannot store an index (docker archives, `dir:` of one image). */
+export function holdsSingleImages(loc: Location): boolean {
+  return loc.kind === 'docker-archive'
+}

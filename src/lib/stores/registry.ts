@@ -1,0 +1,116 @@
+/**
+ * stores/registry: a registry repository as a Source and as a Sink.
+ *
+ * The sink checks before it moves bytes: a blob already there (HEAD) is skipped, a blob in
+ * another repository of the same registry is mounted, and only then uploaded. Manifests are
+ * written by digest, and only a root gets its tags, last, so no tag ever names an image whose
+ * parts are not all there.
+ */
+import type {Readable} from 'node:stream'
+import {OcitoolError} from '../errors.js'
+import type {Reference} from '../name/reference.js'
+import type {Descriptor} from '../oci/types.js'
+import {type RepositoryClient, type UploadOptions, uploadStream} from '../remote/registry.js'
+import type {Session} from '../remote/session.js'
+import type {ManifestBytes, MountLocation, PutManifestOptions, Root, Sink, Source} from './types.js'
+
+export class RegistrySource implements Source {
+  readonly description: string
+  readonly mountFrom: MountLocation
+  readonly repo: RepositoryClient
+
+  constructor(
+    session: Session,
+    readonly ref: Reference,
+  ) {
+    this.repo = session.repository(ref)
+    this.description = ref.toString()
+    this.mountFrom = {registry: ref.registry, repository: ref.repository}
+  }
+
+  async roots(): Promise<Root[]> {
+    const identifier = this.ref.digest ?? this.ref.tag ?? 'latest'
+    const m = await this.repo.getManifest(identifier)
+    return [{...m, names: this.ref.tag && !this.ref.digest ? [this.ref.tag] : []}]
+  }
+
+  /** rootsForTags reads the manifest of every tag (for `copy --all-tags`), `jobs` at a time. */
+  async rootsForTags(tags: string[], jobs: number): Promise<Root[]> {
+    const out: Root[] = new Array(tags.length)
+    let next = 0
+    const worker = async () => {
+      while (next < tags.length) {
+        const i = next++
+        out[i] = {...(await this.repo.getManifest(tags[i])), names: [tags[i]]}
+      }
+    }
+    await Promise.all(Array.from({length: Math.min(jobs, tags.length)}, worker))
+    return out
+  }
+
+  manifest(desc: Descriptor): Promise<ManifestBytes> {
+    return this.repo.getManifest(desc.digest)
+  }
+
+  async blob(desc: Descriptor): Promise<Readable> {
+    return (await this.repo.blobStream(desc.digest, desc.size)).stream
+  }
+
+  async close(): Promise<void> {}
+}
+
+export interface RegistrySinkOptions extends UploadOptions {
+  /** refuse to move a tag that exists already (`--no-clobber`) */
+  noClobber?: boolean
+}
+
+export class RegistrySink implements Sink {
+  readonly description: string
+  readonly repo: RepositoryClient
+
+  constructor(
+    session: Session,
+    readonly ref: Reference,
+    private readonly options: RegistrySinkOptions = {},
+  ) {
+    this.repo = session.repository(ref)
+    this.description = ref.toString()
+  }
+
+  async hasBlob(desc: Descriptor): Promise<boolean> {
+    const size = await this.repo.headBlob(desc.digest)
+    return size !== undefined && (size === desc.size || !Number.isFinite(size))
+  }
+
+  async mount(desc: Descriptor, from: MountLocation): Promise<boolean> {
+    if (from.registry !== this.ref.registry || from.repository === this.ref.repository) return false
+    return this.repo.mountBlob(desc.digest, from.repository)
+  }
+
+  putBlob(desc: Descriptor, data: Readable): Promise<void> {
+    return uploadStream(this.repo, desc.digest, desc.size, data, this.options)
+  }
+
+  async hasManifest(digest: string): Promise<boolean> {
+    return (await this.repo.headManifest(digest)) !== undefined
+  }
+
+  async putManifest(m: ManifestBytes, options: PutManifestOptions): Promise<void> {
+    if (!options.root || options.names.length === 0) {
+      await this.repo.putManifest(m.digest, m.bytes, m.mediaType)
+      return
+    }
+    for (const tag of options.names) {
+      if (this.options.noClobber) {
+        const existing = await this.repo.headManifest(tag)
+        if (existing && existing.digest !== m.digest) {
+          throw new OcitoolError(`${this.ref.name}:${tag}: tag exists (${existing.digest}); not overwriting it (--no-clobber)`, {code: 'CLOBBER'})
+        }
+      }
+      await this.repo.putManifest(tag, m.bytes, m.mediaType)
+    }
+  }
+
+  async commit(): Promise<void> {}
+  async abort(): Promise<void> {}
+}

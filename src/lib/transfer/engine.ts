@@ -1,0 +1,152 @@
+/**
+ * engine: executes a plan. Each distinct blob moves once: skipped when the sink has it,
+ * mounted when source and sink share a registry, otherwise streamed source → verify → sink,
+ * `jobs` at a time (or the sink's own limit). A blob whose transfer fails for a network or
+ * registry reason is tried again from a fresh source stream. Manifests follow, children before
+ * parents; roots get their names last. Any failure aborts the sink, which removes what it can.
+ */
+import {Transform, type TransformCallback} from 'node:stream'
+import {ExitCode, InterruptedError, isOcitoolError} from '../errors.js'
+import {verify} from '../io/verify.js'
+import type {Descriptor} from '../oci/types.js'
+import type {Sink, Source} from '../stores/types.js'
+import type {Plan} from './plan.js'
+
+export type BlobOutcome = 'copied' | 'skipped' | 'mounted'
+
+export type TransferEvent =
+  | {type: 'plan'; blobs: number; bytes: number; manifests: number}
+  | {type: 'blob-start'; digest: string; size: number}
+  | {type: 'blob-bytes'; digest: string; bytes: number; done: number; size: number}
+  | {type: 'blob-done'; digest: string; size: number; outcome: BlobOutcome}
+  | {type: 'blob-retry'; digest: string; attempt: number; error: string}
+  | {type: 'manifest'; digest: string; mediaType: string; names: string[]; present: boolean}
+
+export interface TransferOptions {
+  /** concurrent blob transfers (default 4) */
+  jobs?: number
+  /** extra tries for a blob after a network or registry failure (default 3) */
+  blobRetries?: number
+  onEvent?: (e: TransferEvent) => void
+  signal?: AbortSignal
+}
+
+export interface TransferResult {
+  copied: number
+  skipped: number
+  mounted: number
+  /** bytes streamed from source to sink */
+  bytes: number
+}
+
+/** transfer moves a plan from source to sink and commits it; on failure the sink is aborted. */
+export async function transfer(source: Source, sink: Sink, plan: Plan, options: TransferOptions = {}): Promise<TransferResult> {
+  const emit = options.onEvent ?? (() => {})
+  const result: TransferResult = {copied: 0, skipped: 0, mounted: 0, bytes: 0}
+  emit({type: 'plan', blobs: plan.blobs.length, bytes: plan.totalBytes, manifests: plan.manifests.length})
+  try {
+    const jobs = Math.max(1, Math.min(options.jobs ?? 4, sink.blobConcurrency ?? Number.POSITIVE_INFINITY))
+    await runPool(plan.blobs, jobs, options.signal, async (desc) => {
+      const outcome = await moveBlob(source, sink, desc, options, emit, result)
+      result[outcome]++
+      emit({type: 'blob-done', digest: desc.digest, size: desc.size, outcome})
+    })
+    for (const node of plan.manifests) {
+      checkAborted(options.signal)
+      if (node.present && !node.root) continue
+      const names = node.root?.names ?? []
+      await sink.putManifest(node.manifest, {root: node.root !== undefined, names})
+      emit({type: 'manifest', digest: node.manifest.digest, mediaType: node.manifest.mediaType, names, present: node.present})
+    }
+    checkAborted(options.signal)
+    await sink.commit()
+    return result
+  } catch (e) {
+    await sink.abort().catch(() => {})
+    throw options.signal?.aborted && !(e instanceof InterruptedError) ? new InterruptedError('interrupted', {cause: e}) : e
+  }
+}
+
+async function moveBlob(
+  source: Source,
+  sink: Sink,
+  desc: Descriptor,
+  options: TransferOptions,
+  emit: (e: TransferEvent) => void,
+  result: TransferResult,
+): Promise<'copied' | 'skipped' | 'mounted'> {
+  if (await sink.hasBlob(desc)) return 'skipped'
+  if (source.mountFrom && sink.mount && (await sink.mount(desc, source.mountFrom))) return 'mounted'
+  const retries = options.blobRetries ?? 3
+  for (let attempt = 0; ; attempt++) {
+    checkAborted(options.signal)
+    emit({type: 'blob-start', digest: desc.digest, size: desc.size})
+    let moved = 0
+    try {
+      const data = await source.blob(desc)
+      const checked = verify(desc.digest, desc.size, {what: `blob ${desc.digest} from ${source.description}`})
+      const counter = new ByteCounter((n) => {
+        moved += n
+        result.bytes += n
+        emit({type: 'blob-bytes', digest: desc.digest, bytes: n, done: moved, size: desc.size})
+      })
+      data.on('error', (e) => checked.destroy(e))
+      checked.on('error', (e) => counter.destroy(e))
+      const onAbort = () => data.destroy(new InterruptedError())
+      options.signal?.addEventListener('abort', onAbort, {once: true})
+      try {
+        await sink.putBlob(desc, data.pipe(checked).pipe(counter))
+      } finally {
+        options.signal?.removeEventListener('abort', onAbort)
+        data.destroy()
+      }
+      return 'copied'
+    } catch (e) {
+      result.bytes -= moved
+      if (attempt >= retries || !retryable(e) || options.signal?.aborted) throw e
+      emit({type: 'blob-retry', digest: desc.digest, attempt: attempt + 1, error: e instanceof Error ? e.message : String(e)})
+      await new Promise((r) => setTimeout(r, 250 * 2 ** attempt))
+    }
+  }
+}
+
+/** retryable: network and registry failures; not auth, not integrity, not usage. */
+function retryable(e: unknown): boolean {
+  if (isOcitoolError(e)) return e.exitCode === ExitCode.Registry
+  const code = (e as {code?: unknown})?.code
+  return typeof code === 'string' && /^E(CONNRESET|PIPE|TIMEDOUT|CONNREFUSED)$|^ERR_STREAM_PREMATURE_CLOSE$/.test(code)
+}
+
+class ByteCounter extends Transform {
+  constructor(private readonly onBytes: (n: number) => void) {
+    super({highWaterMark: 1024 * 1024})
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.onBytes(chunk.length)
+    cb(null, chunk)
+  }
+}
+
+/** runPool runs `fn` over items, `jobs` at a time; the first failure stops new work and is thrown. */
+async function runPool<T>(items: T[], jobs: number, signal: AbortSignal | undefined, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  let failed: unknown
+  const worker = async () => {
+    while (failed === undefined && next < items.length) {
+      checkAborted(signal)
+      const item = items[next++]
+      try {
+        await fn(item)
+      } catch (e) {
+        failed ??= e
+      }
+    }
+  }
+  await Promise.all(Array.from({length: Math.min(jobs, items.length)}, worker))
+  if (failed !== undefined) throw failed
+}
+
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new InterruptedError()
+}
