@@ -14,3 +14,7 @@ export {Session, withSession, type RemoteOptions, type RepositoryLocation} from 
 export {RepositoryClient, type ManifestResult, type ManifestHead} from './remote/registry.js'
 export {verify, VerifyStream} from './io/verify.js'
 export * as ops from './ops/index.js'
+export * as stores from './stores/index.js'
+export * as transfer from './transfer/index.js'
+export * as layout from './layout/index.js'
+export * as serve from './serve/index.js'

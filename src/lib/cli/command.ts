@@ -3,6 +3,7 @@
  * credentials, --verbose), wires the core's log/warn callbacks to stderr, turns Ctrl-C into an
  * AbortSignal, and renders every failure as one line with the exit code of its class.
  */
+import {setMaxListeners} from 'node:events'
 import {Command, Flags, type Interfaces} from '@oclif/core'
 import {ExitCode, isOcitoolError} from '../errors.js'
 import type {Keychain} from '../auth/types.js'
@@ -41,6 +42,8 @@ export abstract class OcitoolCommand extends Command {
   override async init(): Promise<void> {
     await super.init()
     this.verbose = this.argv.includes('--verbose') || this.argv.includes('-v')
+    // every request of a transfer listens on this one signal
+    setMaxListeners(0, this.abort.signal)
     let interrupts = 0
     const onSignal = (signal: NodeJS.Signals) => {
       interrupts++
@@ -56,8 +59,8 @@ export abstract class OcitoolCommand extends Command {
   }
 
   /** parseWithBase parses and remembers the global flags for remoteOptions(). */
-  protected async parseCommand<T extends typeof Command>(cmd: T): Promise<{args: Interfaces.InferredArgs<T['args']>; flags: BaseFlags<T>}> {
-    const parsed = (await this.parse(cmd as never)) as unknown as {args: Interfaces.InferredArgs<T['args']>; flags: BaseFlags<T>}
+  protected async parseCommand<T extends typeof Command>(cmd: T): Promise<{args: Interfaces.InferredArgs<T['args']>; flags: BaseFlags<T>; argv: unknown[]}> {
+    const parsed = (await this.parse(cmd as never)) as unknown as {args: Interfaces.InferredArgs<T['args']>; flags: BaseFlags<T>; argv: unknown[]}
     this.base = parsed.flags as typeof this.base
     if (this.base?.['password-stdin']) this.stdinPassword = (await readStdin()).replace(/\r?\n$/, '')
     return parsed

@@ -1,0 +1,144 @@
+/**
+ * server: an embedded OCI registry (distribution spec 1.1) on node:http, for quick starts
+ * and CI, like `crane registry serve`. It stores blobs content-addressed on disk, streams
+ * every upload to a file while hashing it, and keeps manifests, tags and referrers as small
+ * files, so a restart on the same directory keeps everything. It never prints: `log`
+ * receives one access line per request.
+ */
+import * as fsp from 'node:fs/promises'
+import * as http from 'node:http'
+import type {AddressInfo} from 'node:net'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import {OcitoolError} from '../errors.js'
+import {clientHost, parseAddress} from './address.js'
+import {ApiError, ErrorCode, isApiError} from './errors.js'
+import {deleteBlob, getBlob} from './handlers/blobs.js'
+import {listCatalog, listTags} from './handlers/lists.js'
+import {deleteManifest, getManifest, putManifest} from './handlers/manifests.js'
+import {listReferrers} from './handlers/referrers.js'
+import {deleteUpload, getUpload, patchUpload, putUpload, startUpload} from './handlers/uploads.js'
+import {send, sendJson} from './http.js'
+import {route, type Context, type Routes} from './router.js'
+import {BlobStore} from './store/blobs.js'
+import {Repositories, ensureLayout} from './store/repos.js'
+import {Uploads} from './uploads.js'
+
+/** ServeOptions configures `startServer`. */
+export interface ServeOptions {
+  /** `HOST:PORT` to listen on (port 0: any free port); see `parseAddress`. */
+  readonly address: string
+  /** Storage directory, kept across restarts; without it a temporary directory is removed by `close()`. */
+  readonly disk?: string
+  /** Receives one access-log line per request, and one line per unexpected failure. */
+  readonly log?: (line: string) => void
+}
+
+/** RunningServer is a listening registry. */
+export interface RunningServer {
+  /** `http://HOST:PORT`, as a client on this machine reaches it. */
+  readonly url: string
+  /** `HOST:PORT`, for image references (`HOST:PORT/repo:tag`). */
+  readonly host: string
+  /** The storage directory. */
+  readonly dir: string
+  /** close stops listening, drops open connections and unfinished uploads, and removes a temporary directory. */
+  close(): Promise<void>
+}
+
+const ROUTES: Routes = {
+  base: {GET: async ({res}) => sendJson(res, 200, {})},
+  catalog: {GET: listCatalog},
+  tags: {GET: listTags},
+  manifest: {GET: getManifest, PUT: putManifest, DELETE: deleteManifest},
+  blob: {GET: getBlob, DELETE: deleteBlob},
+  uploads: {POST: startUpload},
+  upload: {GET: getUpload, PATCH: patchUpload, PUT: putUpload, DELETE: deleteUpload},
+  referrers: {GET: listReferrers},
+}
+
+/** startServer opens the storage and listens; it resolves once the registry accepts requests. */
+export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  const listen = parseAddress(opts.address)
+  const log = opts.log ?? (() => {})
+  const temporary = opts.disk === undefined
+  const dir = temporary ? await fsp.mkdtemp(path.join(os.tmpdir(), 'ocitool-registry-')) : path.resolve(opts.disk!)
+  const tmpDir = path.join(dir, 'uploads')
+  try {
+    await fsp.rm(tmpDir, {recursive: true, force: true}) // unfinished uploads of an earlier run
+    await ensureLayout(dir, tmpDir)
+  } catch (e) {
+    throw new OcitoolError(`registry storage ${dir}: ${(e as Error).message}`, {code: 'STORAGE', cause: e})
+  }
+  const blobs = new BlobStore(dir, tmpDir)
+  const ctx: Context = {blobs, repos: new Repositories(dir, blobs), uploads: new Uploads(tmpDir)}
+
+  const server = http.createServer({requestTimeout: 0}, (req, res) => {
+    void handle(ctx, req, res, log)
+  })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(listen.port, listen.host === '' ? undefined : listen.host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+  } catch (e) {
+    if (temporary) await fsp.rm(dir, {recursive: true, force: true})
+    throw new OcitoolError(`cannot listen on ${opts.address}: ${(e as Error).message}`, {code: 'LISTEN', cause: e})
+  }
+  const bound = server.address() as AddressInfo
+  const host = clientHost(listen.host === '' ? '' : bound.address, bound.port)
+
+  let closing: Promise<void> | undefined
+  const close = async (): Promise<void> => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+    server.closeAllConnections()
+    await closed
+    await ctx.uploads.cancelAll()
+    await fsp.rm(temporary ? dir : tmpDir, {recursive: true, force: true})
+  }
+  return {
+    url: `http://${host}`,
+    host,
+    dir,
+    close: () => (closing ??= close()),
+  }
+}
+
+async function handle(ctx: Context, req: http.IncomingMessage, res: http.ServerResponse, log: (line: string) => void): Promise<void> {
+  const started = Date.now()
+  const remote = req.socket.remoteAddress ?? '-'
+  res.on('close', () => {
+    const bytes = res.getHeader('content-length') ?? '-'
+    log(`${remote} "${req.method} ${req.url} HTTP/${req.httpVersion}" ${res.statusCode} ${bytes} ${Date.now() - started}ms`)
+  })
+  res.setHeader('Docker-Distribution-API-Version', 'registry/2.0')
+  try {
+    const url = new URL(req.url ?? '/', 'http://registry.invalid')
+    const routed = route(ROUTES, req.method ?? 'GET', url.pathname)
+    await routed.handler({ctx, req, res, name: routed.name, param: routed.param, query: url.searchParams})
+  } catch (e) {
+    answerError(req, res, e, log)
+  }
+}
+
+function answerError(req: http.IncomingMessage, res: http.ServerResponse, e: unknown, log: (line: string) => void): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy() // a failure mid-body: the client must not take a short body for a whole one
+    return
+  }
+  if (isApiError(e)) {
+    sendJson(res, e.status, e.envelope(), e.headers)
+    return
+  }
+  if (req.destroyed || req.readableAborted) {
+    res.destroy() // the client went away mid-request
+    return
+  }
+  log(`error: ${req.method} ${req.url}: ${e instanceof Error ? e.message : String(e)}`)
+  const err = new ApiError(ErrorCode.unknown, 'internal error')
+  if (!res.writableEnded) sendJson(res, err.status, err.envelope())
+  else send(res, 500)
+}

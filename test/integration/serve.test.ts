@@ -1,0 +1,164 @@
+// `ocitool registry serve` against software nobody here wrote: skopeo pushes fixture images
+// into the embedded registry and pulls them back with the same digests, then the built CLI
+// is run as users run it (URL on stdout, SIGTERM, restart on the same --disk).
+
+import assert from 'node:assert/strict'
+import {spawn, type ChildProcess} from 'node:child_process'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {startServer, type RunningServer} from '../../src/lib/serve/index.js'
+import {repoRoot} from '../support/cli.js'
+import {sha256, skopeo, writeImageDir, writeOciLayout, type BuiltImage} from '../support/fixtures.js'
+import {tmpDir, type TmpDir} from '../support/tmp.js'
+
+const work: TmpDir[] = []
+async function scratch(prefix: string): Promise<string> {
+  const d = await tmpDir(prefix)
+  work.push(d)
+  return d.path
+}
+after(async () => {
+  for (const d of work) await d.remove()
+})
+
+async function ok(args: string[]): Promise<Buffer> {
+  const r = await skopeo(args)
+  assert.equal(r.code, 0, `skopeo ${args.join(' ')}: ${r.stderr}`)
+  return r.stdoutBytes
+}
+
+const tlsOff = (side: 'src' | 'dest' | '') => [side === '' ? '--tls-verify=false' : `--${side}-tls-verify=false`]
+
+describe('registry serve with skopeo', () => {
+  let s: RunningServer
+  const requests: string[] = []
+  before(async () => {
+    s = await startServer({address: '127.0.0.1:0', log: (line) => requests.push(line)})
+  })
+  after(() => s.close())
+
+  for (const kind of ['docker', 'oci'] as const) {
+    it(`skopeo pushes a ${kind} image and pulls it back with the same digests`, async () => {
+      const src = await scratch('serve-src')
+      const image: BuiltImage = await writeImageDir(src, {layers: 2, seed: `serve-${kind}`, mediaTypes: kind})
+      const ref = `docker://${s.host}/skopeo/${kind}:v1`
+      await ok(['copy', '--quiet', ...tlsOff('dest'), `dir:${src}`, ref])
+      const raw = await ok(['inspect', '--raw', ...tlsOff(''), ref])
+      assert.equal(sha256(raw), image.manifestDigest)
+      const dest = await scratch('serve-dest')
+      await ok(['copy', '--quiet', ...tlsOff('src'), ref, `dir:${dest}`])
+      assert.ok(fs.readFileSync(path.join(dest, 'manifest.json')).equals(image.manifestBytes))
+      for (const [digest, bytes] of image.blobs) assert.ok(fs.readFileSync(path.join(dest, digest.slice(7))).equals(bytes), digest)
+      const tags = JSON.parse((await ok(['list-tags', ...tlsOff(''), `docker://${s.host}/skopeo/${kind}`])).toString())
+      assert.deepEqual(tags.Tags, ['v1'])
+    })
+  }
+
+  it('skopeo copy --all pushes a three-platform OCI index', async () => {
+    const src = await scratch('serve-layout')
+    const index = await writeOciLayout(src, {seed: 'serve-index', tag: 'multi'})
+    const ref = `docker://${s.host}/skopeo/index:multi`
+    await ok(['copy', '--quiet', '--all', ...tlsOff('dest'), `oci:${src}:multi`, ref])
+    assert.equal(sha256(await ok(['inspect', '--raw', ...tlsOff(''), ref])), index.manifestDigest)
+    for (const im of index.images) {
+      const child = await ok(['inspect', '--raw', ...tlsOff(''), `docker://${s.host}/skopeo/index@${im.manifestDigest}`])
+      assert.equal(sha256(child), im.manifestDigest)
+    }
+  })
+
+  it('skopeo copies between repositories of the registry (mounting blobs) and deletes', async () => {
+    const src = await scratch('serve-mount')
+    const image = await writeImageDir(src, {layers: 1, seed: 'serve-mount', mediaTypes: 'oci'})
+    await ok(['copy', '--quiet', ...tlsOff('dest'), `dir:${src}`, `docker://${s.host}/mount/a:v1`])
+    requests.length = 0
+    await ok(['copy', '--quiet', ...tlsOff('src'), ...tlsOff('dest'), `docker://${s.host}/mount/a:v1`, `docker://${s.host}/mount/b:v1`])
+    // skopeo mounts layers it knows are in the registry (it uploads the config again itself)
+    const layer = image.layerDigests[0]
+    const mounted = requests.filter((l) => l.includes('"POST /v2/mount/b/blobs/uploads/?') && l.includes(encodeURIComponent(layer)) && / 201 /.test(l))
+    assert.equal(mounted.length, 1, `layer mounted:\n${requests.join('\n')}`)
+    assert.ok(!requests.some((l) => l.includes(`PUT /v2/mount/b/blobs/uploads/`) && l.includes(encodeURIComponent(layer))), 'layer not uploaded')
+    assert.equal(sha256(await ok(['inspect', '--raw', ...tlsOff(''), `docker://${s.host}/mount/b:v1`])), image.manifestDigest)
+    await ok(['delete', ...tlsOff(''), `docker://${s.host}/mount/b:v1`])
+    const gone = await skopeo(['inspect', '--raw', ...tlsOff(''), `docker://${s.host}/mount/b:v1`])
+    assert.notEqual(gone.code, 0)
+    assert.equal(sha256(await ok(['inspect', '--raw', ...tlsOff(''), `docker://${s.host}/mount/a:v1`])), image.manifestDigest)
+  })
+})
+
+interface Serving {
+  child: ChildProcess
+  url: string
+  stderr: () => string
+  exit: Promise<number | null>
+}
+
+/** serve starts the built CLI's `registry serve` and resolves with the URL from its first stdout line. */
+function serve(args: string[]): Promise<Serving> {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'run.js'), 'registry', 'serve', ...args], {cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe']})
+  let out = ''
+  let err = ''
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()))
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`registry serve printed no URL in 20 s; stderr: ${err}`))
+    }, 20_000)
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString()
+      const nl = out.indexOf('\n')
+      if (nl !== -1) {
+        clearTimeout(timer)
+        resolve({child, url: out.slice(0, nl), stderr: () => err, exit})
+      }
+    })
+    void exit.then((code) => {
+      clearTimeout(timer)
+      reject(new Error(`registry serve exited ${code} before printing a URL; stderr: ${err}`))
+    })
+  })
+}
+
+describe('ocitool registry serve (built CLI)', () => {
+  before(() => {
+    assert.ok(fs.existsSync(path.join(repoRoot, 'dist', 'commands', 'registry', 'serve.js')), 'build first: npm run build')
+  })
+
+  it('prints its URL, serves skopeo, exits 0 on SIGTERM, and keeps the tag across a restart on --disk', async () => {
+    const disk = await scratch('serve-cli')
+    const first = await serve(['--address', '127.0.0.1:0', '--disk', disk])
+    assert.match(first.url, /^http:\/\/127\.0\.0\.1:\d+$/)
+    const host = first.url.slice('http://'.length)
+    const src = await scratch('serve-cli-src')
+    const image = await writeImageDir(src, {layers: 2, seed: 'serve-cli', mediaTypes: 'oci'})
+    await ok(['copy', '--quiet', ...tlsOff('dest'), `dir:${src}`, `docker://${host}/cli/app:kept`])
+    assert.match(first.stderr(), new RegExp(`serving on ${first.url}`))
+    assert.match(first.stderr(), /"PUT \/v2\/cli\/app\/manifests\/kept HTTP\/1\.1" 201/)
+    first.child.kill('SIGTERM')
+    assert.equal(await first.exit, 0)
+
+    const second = await serve(['--address', '127.0.0.1:0', '--disk', disk, '--quiet'])
+    try {
+      const host2 = second.url.slice('http://'.length)
+      assert.equal(sha256(await ok(['inspect', '--raw', ...tlsOff(''), `docker://${host2}/cli/app:kept`])), image.manifestDigest)
+      assert.doesNotMatch(second.stderr(), /HTTP\/1\.1/, '--quiet logs no requests')
+    } finally {
+      second.child.kill('SIGINT')
+    }
+    assert.equal(await second.exit, 0)
+    assert.ok(fs.existsSync(path.join(disk, 'blobs', 'sha256', image.manifestDigest.slice(7))))
+  })
+
+  it('without --disk, removes its temporary storage on exit', async () => {
+    const ours = () => new Set(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('ocitool-registry-')))
+    const before = ours()
+    const s = await serve(['--address', '127.0.0.1:0'])
+    const mine = [...ours()].filter((n) => !before.has(n))
+    assert.ok(mine.length >= 1, 'a temporary storage directory while serving')
+    s.child.kill('SIGTERM')
+    assert.equal(await s.exit, 0)
+    for (const n of mine) assert.equal(fs.existsSync(path.join(os.tmpdir(), n)), false, n)
+  })
+})
