@@ -108,7 +108,7 @@ export abstract class OcitoolCommand extends Command {
     if (isOcitoolError(err)) {
       exitCode = aborted ? ExitCode.Interrupted : err.exitCode
       code = aborted ? 'INTERRUPTED' : err.code
-      message = aborted ? `interrupted: ${err.message}` : err.message
+      message = oneLine(aborted ? `interrupted: ${err.message}` : err.message)
       if (err.suggestions.length > 0) message += ` (${err.suggestions.join('; ')})`
     } else if (err.oclif?.exit !== undefined) {
       // oclif's own: flag parsing, --help, exit()

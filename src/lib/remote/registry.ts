@@ -6,7 +6,7 @@ import {PassThrough, type Readable} from 'node:stream'
 import {IntegrityError, RegistryError} from '../errors.js'
 import {verify} from '../io/verify.js'
 import {MANIFEST_ACCEPT} from '../oci/media-types.js'
-import {MAX_MANIFEST_BYTES} from '../oci/manifest.js'
+import {MAX_MANIFEST_BYTES, parseManifest} from '../oci/manifest.js'
 import {digestOf} from '../oci/digest.js'
 import type {RegistryTransport} from './transport/client.js'
 import {type BodyFactory, drain, readBody} from './transport/http.js'
@@ -66,7 +66,16 @@ export class RepositoryClient {
     if (header && header.split(':')[0] === algorithm && header !== digest) {
       throw new IntegrityError(`manifest ${this.subject(reference)}: bytes hash to ${digest} but Docker-Content-Digest says ${header}`, {code: 'DIGEST_MISMATCH'})
     }
-    const mediaType = mediaTypeOf(bytes, headerValue(res.headers['content-type']))
+    const contentType = headerValue(res.headers['content-type'])
+    if (contentType && /text\/html/i.test(contentType)) {
+      throw new RegistryError(`${this.transport.registry}: answered an HTML page for manifest ${this.subject(reference)}: is this a registry?`, {code: 'NOT_A_REGISTRY'})
+    }
+    const mediaType = mediaTypeOf(bytes, contentType)
+    try {
+      parseManifest(bytes, mediaType) // a clear error for what is not a manifest
+    } catch (e) {
+      throw new RegistryError(`manifest ${this.subject(reference)}: ${(e as Error).message}`, {code: 'BAD_MANIFEST', cause: e})
+    }
     return {bytes, mediaType, digest}
   }
 
