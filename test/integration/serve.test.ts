@@ -95,8 +95,8 @@ interface Serving {
 }
 
 /** serve starts the built CLI's `registry serve` and resolves with the URL from its first stdout line. */
-function serve(args: string[]): Promise<Serving> {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'run.js'), 'registry', 'serve', ...args], {cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe']})
+function serve(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Serving> {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'run.js'), 'registry', 'serve', ...args], {cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe']})
   let out = ''
   let err = ''
   child.stderr!.on('data', (b: Buffer) => (err += b.toString()))
@@ -152,13 +152,17 @@ describe('ocitool registry serve (built CLI)', () => {
   })
 
   it('without --disk, removes its temporary storage on exit', async () => {
-    const ours = () => new Set(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('ocitool-registry-')))
-    const before = ours()
-    const s = await serve(['--address', '127.0.0.1:0'])
-    const mine = [...ours()].filter((n) => !before.has(n))
-    assert.ok(mine.length >= 1, 'a temporary storage directory while serving')
-    s.child.kill('SIGTERM')
-    assert.equal(await s.exit, 0)
-    for (const n of mine) assert.equal(fs.existsSync(path.join(os.tmpdir(), n)), false, n)
+    // a private TMPDIR: other tests running at the same time make temporary registries too
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'serve-tmpdir-'))
+    try {
+      const s = await serve(['--address', '127.0.0.1:0'], {...process.env, TMPDIR: tmp})
+      const mine = fs.readdirSync(tmp).filter((n) => n.startsWith('ocitool-registry-'))
+      assert.equal(mine.length, 1, 'a temporary storage directory while serving')
+      s.child.kill('SIGTERM')
+      assert.equal(await s.exit, 0)
+      assert.deepEqual(fs.readdirSync(tmp), [])
+    } finally {
+      fs.rmSync(tmp, {recursive: true, force: true})
+    }
   })
 })

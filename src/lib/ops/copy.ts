@@ -46,13 +46,17 @@ export interface CopyResult {
 }
 
 /** copy moves the image(s) `src` names to `dst`. Several sources (pull) may share one sink. */
-export function copy(src: Location | Location[], dst: Location, options: CopyOptions = {}): Promise<CopyResult> {
+/** What to copy from: a location, or a source built by the caller (push's loose files). */
+export type CopySource = Location | {source: Source}
+
+export function copy(src: CopySource | CopySource[], dst: Location, options: CopyOptions = {}): Promise<CopyResult> {
   const sources = Array.isArray(src) ? src : [src]
   return withSession(options, async (session) => {
-    const opened: Array<{loc: Location; source: Source; roots: Root[]}> = []
+    const opened: Array<{loc?: Location; source: Source; roots: Root[]}> = []
     try {
-      for (const loc of sources) {
-        const source = await openSource(loc, session)
+      for (const given of sources) {
+        const loc = 'source' in given ? undefined : given
+        const source = 'source' in given ? given.source : await openSource(given, session)
         const roots = await rootsOf(source, options)
         opened.push({loc, source: options.cachePath ? new CachingSource(source, options.cachePath) : source, roots})
       }
@@ -105,8 +109,8 @@ async function rootsOf(source: Source, options: CopyOptions): Promise<Root[]> {
 }
 
 /** namesAt decides what a root is called at the destination. */
-function namesAt(dst: Location, src: Location, root: Root, options: CopyOptions): string[] {
-  const srcRef = src.kind === 'registry' ? src.ref : undefined
+function namesAt(dst: Location, src: Location | undefined, root: Root, options: CopyOptions): string[] {
+  const srcRef = src?.kind === 'registry' ? src.ref : undefined
   switch (dst.kind) {
     case 'registry':
       if (options.allTags) return root.names

@@ -201,7 +201,13 @@ export class TarReader {
    */
   open(name: string, start = 0): Readable {
     const e = this.resolve(name)
-    if (start >= e.size) return Readable.from([])
+    if (start >= e.size) {
+      return new Readable({
+        read() {
+          this.push(null)
+        },
+      })
+    }
     return fs.createReadStream(this.file, {start: e.offset + start, end: e.offset + e.size - 1, highWaterMark: READ_CHUNK})
   }
 

@@ -195,7 +195,7 @@ export class TarWriter {
   private async addNow(name: string, size: number, body: Readable | Uint8Array): Promise<void> {
     this.check()
     const out = await this.open()
-    const pack = tar.pack()
+    const pack = tar.pack({highWaterMark: FLUSH_BYTES})
     // Errors reach us through the pump and the entry callback; a destroyed pack must not
     // also throw them as unhandled 'error' events.
     pack.on('error', () => {})

@@ -9,7 +9,7 @@ import * as tar from 'tar-stream'
 import {isForeign} from '../../../src/lib/oci/media-types.js'
 import type {Descriptor} from '../../../src/lib/oci/types.js'
 import type {Sink, Source} from '../../../src/lib/stores/types.js'
-import {type BuiltImage, sha256} from '../../support/fixtures.js'
+import {type BuiltImage, type BuiltIndex, sha256} from '../../support/fixtures.js'
 
 export interface TarItem {
   name: string
@@ -93,6 +93,16 @@ export async function putImage(sink: Sink, image: BuiltImage, names: string[]): 
     await sink.putBlob(d, Readable.from([image.blobs.get(d.digest)!]))
   }
   await sink.putManifest({bytes: image.manifestBytes, mediaType: image.mediaType, digest: image.manifestDigest}, {root: true, names})
+}
+
+/** putIndex writes an index's images (not as roots), then the index as a root. */
+export async function putIndex(sink: Sink, built: BuiltIndex, names: string[]): Promise<void> {
+  for (const im of built.images) {
+    const {config, layers} = descriptorsOf(im)
+    for (const d of [config, ...layers]) if (!(await sink.hasBlob(d))) await sink.putBlob(d, Readable.from([im.blobs.get(d.digest)!]))
+    await sink.putManifest({bytes: im.manifestBytes, mediaType: im.mediaType, digest: im.manifestDigest}, {root: false, names: []})
+  }
+  await sink.putManifest({bytes: built.manifestBytes, mediaType: built.mediaType, digest: built.manifestDigest}, {root: true, names})
 }
 
 /** writeImages writes images (with their names) into a sink and commits it. */

@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict'
 import * as fsp from 'node:fs/promises'
 import * as path from 'node:path'
-import {Readable} from 'node:stream'
 import {after, before, describe, it} from 'node:test'
 
 import {ExitCode, isOcitoolError} from '../../../src/lib/errors.js'
 import {MediaType} from '../../../src/lib/oci/media-types.js'
-import type {Sink} from '../../../src/lib/stores/types.js'
 import {DockerArchiveSink, OciArchiveSink, OciArchiveSource, TarReader, tagOfName} from '../../../src/lib/tarball/index.js'
 import {type BuiltImage, type BuiltIndex, buildImage, buildIndex} from '../../support/fixtures.js'
 import {type TmpDir, tmpDir} from '../../support/tmp.js'
-import {blobDigest, descriptorsOf, listDir, packTar, putImage, readAll, writeImages} from './helpers.js'
+import {blobDigest, descriptorsOf, listDir, packTar, putImage, putIndex, readAll, writeImages} from './helpers.js'
 
 let tmp: TmpDir
 let index: BuiltIndex
@@ -23,16 +21,6 @@ before(async () => {
 after(async () => {
   await tmp.remove()
 })
-
-/** putIndex writes an index's images (not as roots), then the index as a root. */
-async function putIndex(sink: Sink, built: BuiltIndex, names: string[]): Promise<void> {
-  for (const im of built.images) {
-    const {config, layers} = descriptorsOf(im)
-    for (const d of [config, ...layers]) if (!(await sink.hasBlob(d))) await sink.putBlob(d, Readable.from([im.blobs.get(d.digest)!]))
-    await sink.putManifest({bytes: im.manifestBytes, mediaType: im.mediaType, digest: im.manifestDigest}, {root: false, names: []})
-  }
-  await sink.putManifest({bytes: built.manifestBytes, mediaType: built.mediaType, digest: built.manifestDigest}, {root: true, names})
-}
 
 describe('tagOfName', () => {
   for (const c of [

@@ -1,0 +1,58 @@
+import {Flags} from '@oclif/core'
+import {writeFile} from 'node:fs/promises'
+import {OcitoolCommand} from '../lib/cli/command.js'
+import * as flags from '../lib/cli/flags.js'
+import {progressRenderer, type ProgressMode} from '../lib/cli/progress.js'
+import {UsageError} from '../lib/errors.js'
+import {parseReference} from '../lib/name/reference.js'
+import * as ops from '../lib/ops/push.js'
+
+export default class Push extends OcitoolCommand {
+  static override summary = 'Push a tarball, an OCI layout or loose build outputs to a registry'
+  static override description = `PATH is a docker tarball (docker save, modern or legacy), an OCI layout directory or tar, or a dir: directory; its kind is found by looking inside. A layout holding several images needs a tag (oci:DIR:TAG is not needed: use --index to push them all as one index).
+For build systems (containerregistry's pusher): --config FILE --layer FILE... [--manifest FILE] [--oci] IMAGE; layers may be compressed or not (plain ones are gzip-compressed), digests are computed. --stamp-info-file substitutes {KEY} in IMAGE from "KEY value" lines.`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> app.tar registry.example.com/app:1.0',
+    '<%= config.bin %> <%= command.id %> ./layout registry.example.com/app:1.0 --index --image-refs refs.txt',
+    '<%= config.bin %> <%= command.id %> --config config.json --layer layer1.tar --layer layer2.tar.gz registry.example.com/app:{BUILD_TAG} --stamp-info-file stable-status.txt',
+  ]
+  static override strict = false
+  static override enableJsonFlag = true
+  static override usage = ['<%= command.id %> PATH IMAGE', '<%= command.id %> --config FILE --layer FILE... IMAGE']
+  static override flags = {
+    index: Flags.boolean({description: 'push an OCI layout\'s index.json as an image index of all its images'}),
+    'image-refs': Flags.string({description: 'write the pushed references (repo@digest), one per line, to this file'}),
+    config: Flags.string({description: 'config file of an image given as loose files'}),
+    layer: Flags.string({description: 'layer file (tar, tar.gz or tar.zst), base first; repeatable', multiple: true, dependsOn: ['config']}),
+    manifest: Flags.string({description: 'the manifest of the loose files, pushed as it is', dependsOn: ['config']}),
+    oci: Flags.boolean({description: 'with --config: OCI media types instead of Docker schema 2'}),
+    'stamp-info-file': Flags.string({description: 'Bazel stamp file: "KEY value" lines substituted for {KEY} in IMAGE; repeatable', multiple: true}),
+    jobs: flags.jobs,
+    'chunk-size': Flags.integer({description: 'upload blobs in PATCH chunks of this many bytes', min: 1}),
+    progress: flags.progress,
+  }
+
+  async run(): Promise<ops_result> {
+    const {argv, flags: f} = await this.parseCommand(Push)
+    const positional = argv as string[]
+    const loose = f.config !== undefined
+    if (positional.length !== (loose ? 1 : 2)) throw new UsageError(loose ? 'push --config … needs exactly one IMAGE' : 'push needs PATH and IMAGE')
+    const image = await ops.stamp(positional.at(-1)!, f['stamp-info-file'] ?? [])
+    const dst = parseReference(image)
+    const input = loose ? {config: f.config!, layers: f.layer ?? [], manifest: f.manifest, oci: f.oci} : positional[0]
+    const progress = await progressRenderer((this.jsonEnabled() ? 'none' : f.progress) as ProgressMode, 'pushing')
+    let ok = false
+    try {
+      const result = await ops.push(input, dst, {...this.remoteOptions(), index: f.index, jobs: f.jobs, chunkSize: f['chunk-size'], onEvent: progress.onEvent})
+      ok = true
+      const refs = result.images.map((im) => im.reference)
+      if (f['image-refs']) await writeFile(f['image-refs'], refs.map((r) => `${r}\n`).join(''))
+      for (const r of refs) this.log(r)
+      return result
+    } finally {
+      progress.stop(ok)
+    }
+  }
+}
+
+type ops_result = Awaited<ReturnType<typeof ops.push>>

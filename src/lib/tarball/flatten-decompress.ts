@@ -1,0 +1,116 @@
+/**
+ * flatten-decompress: a layer blob as the tar inside it, whatever the media type says: the
+ * first bytes decide (gzip `1f 8b`, zstd `28 b5 2f fd`, else an uncompressed tar).
+ *
+ * zstd: Node 20's zlib has no zstd. When zlib has `createZstdDecompress` (Node 22.15+), it is
+ * used; otherwise the `zstd` program on PATH decompresses in a child process (`zstd -d -c`),
+ * whose exit status is checked before the stream ends, so a corrupt frame is an error, never a
+ * short tar. Without either, the export fails with a clear message.
+ */
+import {spawn} from 'node:child_process'
+import {PassThrough, Readable, Transform, pipeline} from 'node:stream'
+import * as zlib from 'node:zlib'
+
+import {OcitoolError} from '../errors.js'
+import {SNIFF_BYTES, detectCompression} from './compression.js'
+
+/** decompressLayer returns the uncompressed tar of a layer blob stream; `what` names it in errors. */
+export async function decompressLayer(input: Readable, what: string): Promise<Readable> {
+  const {head, stream} = await peek(input, SNIFF_BYTES)
+  switch (detectCompression(head)) {
+    case 'gzip':
+      return pipeline(stream, zlib.createGunzip({chunkSize: 64 * 1024}), () => {})
+    case 'zstd': {
+      const native = (zlib as unknown as {createZstdDecompress?: () => Transform}).createZstdDecompress
+      if (typeof native === 'function') return pipeline(stream, native(), () => {})
+      return zstdProcess(stream, what)
+    }
+    default:
+      return stream
+  }
+}
+
+/**
+ * peek reads at least `n` bytes (fewer at the end) and returns them with a stream that yields
+ * everything again, from the first byte.
+ */
+async function peek(input: Readable, n: number): Promise<{head: Buffer; stream: Readable}> {
+  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+  const first: Buffer[] = []
+  let have = 0
+  let done = false
+  while (have < n) {
+    const r = await it.next()
+    if (r.done) {
+      done = true
+      break
+    }
+    first.push(r.value)
+    have += r.value.length
+  }
+  const head = Buffer.concat(first)
+  async function* again(): AsyncGenerator<Buffer> {
+    try {
+      if (head.length > 0) yield head
+      if (done) return
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value
+    } finally {
+      // a consumer that stops early stops the input too
+      await it.return?.()
+    }
+  }
+  return {head, stream: Readable.from(again(), {objectMode: false, highWaterMark: 64 * 1024})}
+}
+
+/** zstdProcess pipes the input through `zstd -d -c`; the output ends only after zstd exited 0. */
+function zstdProcess(input: Readable, what: string): Readable {
+  const out = new PassThrough({highWaterMark: 64 * 1024})
+  const child = spawn('zstd', ['-d', '-c', '-q'], {stdio: ['pipe', 'pipe', 'pipe']})
+  let stderr = ''
+  let settled = false
+  const fail = (e: Error) => {
+    if (settled) return
+    settled = true
+    out.destroy(e)
+    input.destroy()
+    child.kill()
+  }
+  child.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') {
+      fail(
+        new OcitoolError(`${what}: zstd layers need the zstd program on PATH (Node ${process.version} cannot decompress zstd)`, {
+          code: 'ZSTD_UNAVAILABLE',
+          suggestions: ['install zstd (e.g. apt-get install zstd), or run on Node 22.15 or later'],
+        }),
+      )
+    } else {
+      fail(new OcitoolError(`${what}: running zstd: ${e.message}`, {code: 'ZSTD_FAILED', cause: e}))
+    }
+  })
+  child.stderr.setEncoding('utf8').on('data', (s: string) => {
+    if (stderr.length < 4096) stderr += s
+  })
+  // input errors (a digest mismatch) win; zstd closing its stdin early shows in its exit status
+  pipeline(input, child.stdin, (e) => {
+    if (e && (e as NodeJS.ErrnoException).code !== 'EPIPE' && e.name !== 'AbortError' && !/premature close/i.test(e.message)) fail(e)
+  })
+  child.stdout.pipe(out, {end: false})
+  child.on('close', (code, signal) => {
+    if (settled) return
+    if (code === 0) {
+      settled = true
+      out.end()
+      return
+    }
+    const why = stderr.trim().split('\n').pop() || (signal ? `killed by ${signal}` : `exit status ${code}`)
+    fail(new OcitoolError(`${what}: zstd could not decompress the layer: ${why}`, {code: 'BAD_LAYER'}))
+  })
+  out.on('close', () => {
+    if (!settled) {
+      settled = true
+      input.destroy()
+      child.kill()
+    }
+  })
+  return out
+}

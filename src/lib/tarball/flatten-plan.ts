@@ -1,0 +1,319 @@
+/**
+ * flatten-plan: pass 1 of `flatten`. Fed the entries of every layer, top layer first, it
+ * decides which entry of which layer is in the flattened filesystem, by the layer rules of the
+ * OCI image spec (https://github.com/opencontainers/image-spec/blob/main/layer.md#whiteouts):
+ *
+ * - a path belongs to the highest layer that has it; a non-directory there hides everything a
+ *   lower layer has under it (a directory hides nothing: lower children stay);
+ * - `DIR/.wh.NAME` deletes `DIR/NAME` (and what is under it) from lower layers, and
+ *   `DIR/.wh..wh..opq` hides every lower child of DIR; neither touches its own layer, so a
+ *   layer may delete a path and add it again; other `.wh..wh.*` names (AUFS bookkeeping) are
+ *   ignored; whiteout files are never written;
+ * - within one layer the last entry for a path wins, as when extracting;
+ * - a path a higher layer puts something under is a directory there, so a lower regular file
+ *   (or device) at that path is hidden; a lower symlink is kept, as `docker load` would have
+ *   written through it.
+ *
+ * Hard links: a link names the entry its target path had at that point of the stream (earlier
+ * in its own layer, else in the nearest lower layer that has it). When that entry survives,
+ * the link is written as is (after its target, since pass 2 goes bottom to top). When the
+ * target was replaced or deleted by a higher layer, the first link that needs it takes its
+ * place: the old target's bytes are written under the link's name, and further links to the
+ * same entry become links to that name. A link whose target is nowhere is left out (warned).
+ *
+ * Memory grows with the number of paths, never with the size of a layer.
+ */
+import {OcitoolError} from '../errors.js'
+
+/** EntryKind is what a layer entry is, as far as flattening cares. */
+export type EntryKind = 'directory' | 'file' | 'symlink' | 'link' | 'other' | 'unsupported'
+
+/** PlanEntry is one tar entry of the layer being planned. */
+export interface PlanEntry<H> {
+  /** position of the entry in its layer tar (0, 1, …); pass 2 counts the same way */
+  ordinal: number
+  /** the name as written in the tar */
+  name: string
+  kind: EntryKind
+  /** hard links: the target as written */
+  linkname?: string
+  /** directories: what to write for them (they are written first, parents before children) */
+  header?: H
+}
+
+/** Action is what pass 2 writes for one entry: the entry under `path`, or a hard link to `target`. */
+export type Action = {kind: 'emit'; path: string} | {kind: 'link'; path: string; target: string}
+
+export interface FlattenPlan<H> {
+  /** surviving directories, parents before children */
+  directories: Array<{path: string; header: H}>
+  /** layer index → entry ordinal → action; a layer without any need not be read again */
+  actions: Map<number, Map<number, Action>>
+}
+
+export interface PlannerOptions {
+  /** 'error' (default): an entry outside the root fails the export; 'skip': warn and leave it out */
+  unsafePaths?: 'error' | 'skip'
+  warn?: (message: string) => void
+}
+
+const WHITEOUT = '.wh.'
+const OPAQUE = '.wh..wh..opq'
+const AUFS_META = '.wh..wh.'
+const DELETED = 'deleted'
+
+interface Slot {
+  layer: number
+  ordinal: number
+  kind: EntryKind
+}
+interface Target extends Slot {
+  path: string
+}
+type Decision = Slot | typeof DELETED
+
+interface LayerState<H> {
+  index: number
+  what: string
+  /** visible entries (not hidden by a higher layer), last one per path */
+  entries: Map<string, {slot: Slot; header?: H}>
+  /** every entry so far, visible or not, for hard links of this layer */
+  seen: Map<string, Target>
+  whiteouts: Set<string>
+  opaque: Set<string>
+  /** hard links of this layer whose target is in a lower layer, by target path */
+  pending: Map<string, string[]>
+}
+
+/**
+ * normalizeEntryPath turns a tar name into a path relative to the root: no `./`, no leading or
+ * doubled `/`, `.` and `..` resolved lexically. Undefined when it climbs above the root.
+ * The root itself is ''.
+ */
+export function normalizeEntryPath(name: string): string | undefined {
+  const parts: string[] = []
+  for (const seg of name.split('/')) {
+    if (seg === '' || seg === '.') continue
+    if (seg === '..') {
+      if (parts.length === 0) return undefined
+      parts.pop()
+      continue
+    }
+    parts.push(seg)
+  }
+  return parts.join('/')
+}
+
+/** ancestorsOf lists the proper ancestors of a path, the root ('') first. */
+function ancestorsOf(path: string): string[] {
+  const out = ['']
+  for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) out.push(path.slice(0, i))
+  return out
+}
+
+const keyOf = (s: {layer: number; ordinal: number}) => `${s.layer}:${s.ordinal}`
+
+/** FlattenPlanner: call beginLayer/entry…/endLayer for each layer from the top down, then finish. */
+export class FlattenPlanner<H> {
+  private readonly decided = new Map<string, Decision>()
+  /** directories whose lower contents are hidden */
+  private readonly opaque = new Set<string>()
+  /** paths a higher layer has something under */
+  private readonly impliedDirs = new Set<string>()
+  private readonly dirHeaders = new Map<string, H>()
+  /** link slot key → the entry it names (undefined: none) */
+  private readonly linkTargets = new Map<string, Target | undefined>()
+  /** links waiting for a lower layer: target path → link slot keys */
+  private readonly pending = new Map<string, string[]>()
+  private cur?: LayerState<H>
+
+  constructor(private readonly options: PlannerOptions = {}) {}
+
+  beginLayer(index: number, what: string): void {
+    if (this.cur) throw new Error(`flatten: layer ${this.cur.index} not ended`)
+    this.cur = {index, what, entries: new Map(), seen: new Map(), whiteouts: new Set(), opaque: new Set(), pending: new Map()}
+  }
+
+  entry(e: PlanEntry<H>): void {
+    const cur = this.layer()
+    const path = this.safe(e.name, 'entry')
+    if (!path) return // outside the root (skipped), or the root itself
+    const slash = path.lastIndexOf('/')
+    const dir = slash < 0 ? '' : path.slice(0, slash)
+    const base = path.slice(slash + 1)
+    if (base.startsWith(WHITEOUT)) {
+      if (base === OPAQUE) cur.opaque.add(dir)
+      else if (!base.startsWith(AUFS_META) && base.length > WHITEOUT.length) cur.whiteouts.add(dir ? `${dir}/${base.slice(WHITEOUT.length)}` : base.slice(WHITEOUT.length))
+      return
+    }
+    let target: string | undefined
+    if (e.kind === 'link') {
+      target = this.safe(e.linkname ?? '', `hard link target of ${path}`)
+      if (!target) {
+        if (target === '') this.warn(`${cur.what}: hard link ${path} has no target; left out`)
+        return
+      }
+    }
+    const slot: Slot = {layer: cur.index, ordinal: e.ordinal, kind: e.kind}
+    if (!this.hidden(path, e.kind)) {
+      cur.entries.set(path, {slot, header: e.kind === 'directory' ? e.header : undefined})
+      if (target !== undefined) {
+        const t = cur.seen.get(target)
+        if (t) this.linkTargets.set(keyOf(slot), t)
+        else cur.pending.set(target, [...(cur.pending.get(target) ?? []), keyOf(slot)])
+      }
+    }
+    cur.seen.set(path, {...slot, path})
+  }
+
+  endLayer(): void {
+    const cur = this.layer()
+    // links from higher layers whose target this layer has (or deletes)
+    for (const [target, keys] of this.pending) {
+      const t = cur.seen.get(target)
+      if (!t && !this.layerDeletes(cur, target)) continue
+      for (const k of keys) this.linkTargets.set(k, t)
+      this.pending.delete(target)
+    }
+    for (const [path, {slot, header}] of cur.entries) {
+      this.decided.set(path, slot)
+      if (slot.kind === 'directory') this.dirHeaders.set(path, header as H)
+      this.imply(path)
+    }
+    for (const w of cur.whiteouts) {
+      const e = cur.entries.get(w)
+      // deleted and added again in this layer: a directory starts empty
+      if (e) {
+        if (e.slot.kind === 'directory') this.opaque.add(w)
+      } else if (!this.decided.has(w)) {
+        this.decided.set(w, DELETED)
+      }
+      this.imply(w)
+    }
+    for (const d of cur.opaque) {
+      this.opaque.add(d)
+      if (d) this.impliedDirs.add(d)
+      this.imply(d)
+    }
+    for (const [target, keys] of cur.pending) this.pending.set(target, [...(this.pending.get(target) ?? []), ...keys])
+    this.cur = undefined
+  }
+
+  finish(): FlattenPlan<H> {
+    if (this.cur) throw new Error(`flatten: layer ${this.cur.index} not ended`)
+    for (const keys of this.pending.values()) for (const k of keys) this.linkTargets.set(k, undefined)
+    this.pending.clear()
+    const actions = new Map<number, Map<number, Action>>()
+    const set = (s: {layer: number; ordinal: number}, a: Action) => {
+      let m = actions.get(s.layer)
+      if (!m) actions.set(s.layer, (m = new Map()))
+      m.set(s.ordinal, a)
+    }
+    const has = (s: {layer: number; ordinal: number}) => actions.get(s.layer)?.has(s.ordinal) === true
+    const directories: Array<{path: string; header: H}> = []
+    const links: Target[] = []
+    const gone = new Set<string>()
+    for (const [path, d] of this.decided) {
+      if (d === DELETED) continue
+      if (this.underFile(path)) {
+        this.warn(`${path}: its parent is not a directory in the same layer; left out`)
+        gone.add(path)
+        continue
+      }
+      if (d.kind === 'directory') directories.push({path, header: this.dirHeaders.get(path) as H})
+      else if (d.kind === 'link') links.push({...d, path})
+      else if (d.kind === 'unsupported') this.warn(`${path}: unsupported tar entry type (e.g. a GNU sparse file); left out`)
+      else set(d, {kind: 'emit', path})
+    }
+    // code-unit order puts a directory before everything under it (a prefix sorts first)
+    directories.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+    links.sort((a, b) => a.layer - b.layer || a.ordinal - b.ordinal)
+    const takenBy = new Map<string, string>()
+    for (const l of links) {
+      const t = this.linkTargets.get(keyOf(l))
+      if (!t) {
+        this.warn(`hard link ${l.path}: its target is not in the image; left out`)
+        continue
+      }
+      if (t.kind === 'directory' || t.kind === 'unsupported') {
+        this.warn(`hard link ${l.path}: its target ${t.path} is a ${t.kind === 'directory' ? 'directory' : 'unsupported entry'}; left out`)
+        continue
+      }
+      const d = this.decided.get(t.path)
+      const survives = d !== undefined && d !== DELETED && d.layer === t.layer && d.ordinal === t.ordinal && !gone.has(t.path)
+      if (survives && (t.kind !== 'link' || has(t))) {
+        set(l, {kind: 'link', path: l.path, target: t.path})
+        continue
+      }
+      if (t.kind === 'link') {
+        this.warn(`hard link ${l.path}: its target ${t.path} is a hard link that was replaced; left out`)
+        continue
+      }
+      // the target was replaced or deleted above: the first link takes its content
+      const first = takenBy.get(keyOf(t))
+      if (first !== undefined) {
+        set(l, {kind: 'link', path: l.path, target: first})
+      } else {
+        takenBy.set(keyOf(t), l.path)
+        set(t, {kind: 'emit', path: l.path})
+      }
+    }
+    return {directories, actions}
+  }
+
+  private layer(): LayerState<H> {
+    if (!this.cur) throw new Error('flatten: entry outside a layer')
+    return this.cur
+  }
+
+  /** hidden: a higher layer has decided this path, or hides what is under one of its ancestors */
+  private hidden(path: string, kind: EntryKind): boolean {
+    if (this.decided.has(path)) return true
+    if (kind !== 'directory' && kind !== 'symlink' && this.impliedDirs.has(path)) return true
+    for (const a of ancestorsOf(path)) {
+      if (this.opaque.has(a)) return true
+      const d = this.decided.get(a)
+      if (d === DELETED || (d !== undefined && d.kind !== 'directory')) return true
+    }
+    return false
+  }
+
+  /** layerDeletes: whether the layer removes `path` for the layers below it */
+  private layerDeletes(cur: LayerState<H>, path: string): boolean {
+    if (cur.whiteouts.has(path)) return true
+    return ancestorsOf(path).some((a) => cur.opaque.has(a) || cur.whiteouts.has(a))
+  }
+
+  /** underFile: a surviving ancestor is neither a directory nor a symlink (one layer had both) */
+  private underFile(path: string): boolean {
+    for (const a of ancestorsOf(path)) {
+      const d = a === '' ? undefined : this.decided.get(a)
+      if (d !== undefined && d !== DELETED && d.kind !== 'directory' && d.kind !== 'symlink') return true
+    }
+    return false
+  }
+
+  private imply(path: string): void {
+    const as = ancestorsOf(path)
+    for (let i = as.length - 1; i >= 1; i--) {
+      if (this.impliedDirs.has(as[i])) return
+      this.impliedDirs.add(as[i])
+    }
+  }
+
+  /** safe normalises a name; outside the root it throws, or warns and gives undefined */
+  private safe(name: string, what: string): string | undefined {
+    const p = normalizeEntryPath(name)
+    if (p !== undefined) return p
+    const message = `${this.cur?.what ?? 'layer'}: ${what} ${JSON.stringify(name)} is outside the image root`
+    if (this.options.unsafePaths === 'skip') {
+      this.warn(`${message}; left out`)
+      return undefined
+    }
+    throw new OcitoolError(message, {code: 'UNSAFE_PATH', suggestions: ['the layer is malformed or malicious; nothing was written outside the output']})
+  }
+
+  private warn(message: string): void {
+    this.options.warn?.(message)
+  }
+}
