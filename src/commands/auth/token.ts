@@ -13,7 +13,7 @@ export default class Token extends OcitoolCommand {
   static override args = {repository: Args.string({required: true, description: 'repository (REGISTRY/REPO)'})}
   static override flags = {
     push: Flags.boolean({description: 'ask for push access too'}),
-    mount: Flags.string({char: 'm', description: 'also ask for pull access to this repository (for cross-repository mounts; repeatable)', multiple: true}),
+    mount: Flags.string({char: 'm', description: 'also ask for pull access to this repository (for cross-repository mounts; repeatable)', multiple: true, multipleNonGreedy: true}),
     header: Flags.boolean({char: 'H', description: 'print an "Authorization: …" header line instead of JSON'}),
   }
 

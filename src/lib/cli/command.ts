@@ -20,7 +20,7 @@ export abstract class OcitoolCommand extends Command {
     }),
     'ca-file': Flags.string({
       description: 'PEM file of a CA to trust for registry TLS (repeatable)',
-      multiple: true,
+      multiple: true, multipleNonGreedy: true,
       helpGroup: 'REGISTRY',
     }),
     username: Flags.string({description: 'registry user name (overrides stored credentials)', helpGroup: 'REGISTRY'}),

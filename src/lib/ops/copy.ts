@@ -79,6 +79,18 @@ export function copy(src: CopySource | CopySource[], dst: Location, options: Cop
         }
         planned.push({source: o.source, roots})
       }
+      const taken = new Map<string, string>()
+      for (const p of planned) {
+        for (const r of p.roots) {
+          for (const n of r.names) {
+            const other = taken.get(n)
+            if (other && other !== r.manifest.digest) {
+              throw new UsageError(`${describeLocation(dst)}: two images would both be named "${n}"${dst.kind === 'oci' || dst.kind === 'oci-archive' ? ' (--annotate-ref names them by full reference)' : ''}`)
+            }
+            taken.set(n, r.manifest.digest)
+          }
+        }
+      }
       for (const [i, p] of planned.entries()) {
         const plan = await makePlan(p.source, sink, p.roots, {allowNondistributable: options.allowNondistributable})
         foreignLayers += plan.skippedForeign.length
@@ -118,7 +130,8 @@ function namesAt(dst: Location, src: Location | undefined, root: Root, options: 
     case 'docker-archive':
       if (dst.ref) return [dst.ref]
       if (srcRef) return [srcRef.digest && !srcRef.tag ? `${srcRef.name}:i-was-a-digest` : `${srcRef.name}:${srcRef.tag ?? 'latest'}`]
-      return root.names
+      // RepoTags are full references: a bare tag (from an OCI layout) names no repository
+      return root.names.filter((n) => n.includes('/') || n.includes(':'))
     case 'oci':
     case 'oci-archive':
       if (dst.tag) return [dst.tag]

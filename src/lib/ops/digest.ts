@@ -5,6 +5,10 @@
 import type {Reference} from '../name/reference.js'
 import type {Platform} from '../oci/types.js'
 import {type RemoteOptions, withSession} from '../remote/session.js'
+import {UsageError} from '../errors.js'
+import {type Location, describeLocation} from '../stores/location.js'
+import {openSource} from '../stores/open.js'
+import {selectPlatforms} from '../transfer/plan.js'
 import {fetchManifest} from './resolve.js'
 
 export interface DigestResult {
@@ -31,5 +35,24 @@ export function digest(ref: Reference, options: RemoteOptions & {platform?: Plat
     }
     const m = await fetchManifest(s, ref, options.platform)
     return {digest: m.digest, mediaType: m.mediaType, size: m.bytes.length, fullRef: `${ref.name}@${m.digest}`}
+  })
+}
+
+/**
+ * localDigest: the digest an image in a file or layout will have in a registry, computed
+ * locally (as containerregistry's digester does). A docker tarball without the original
+ * manifest gets the Docker schema 2 manifest a push would write.
+ */
+export function localDigest(loc: Location, options: RemoteOptions & {platform?: Platform}): Promise<DigestResult> {
+  return withSession(options, async (s) => {
+    const source = await openSource(loc, s)
+    try {
+      const roots = await source.roots()
+      if (roots.length !== 1) throw new UsageError(`${source.description}: holds ${roots.length} images; name one (docker-archive:FILE:REF, oci:DIR:TAG)`)
+      const m = await selectPlatforms(source, roots[0], {platforms: options.platform ? [options.platform] : undefined})
+      return {digest: m.digest, mediaType: m.mediaType, size: m.bytes.length, fullRef: `${describeLocation(loc)}@${m.digest}`}
+    } finally {
+      await source.close()
+    }
   })
 }

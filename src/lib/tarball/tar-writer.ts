@@ -150,10 +150,16 @@ export class TarWriter {
     return this.serialize(async () => {
       this.check()
       const out = await this.open()
-      await out.write([Buffer.alloc(TRAILER)], this.pos)
-      this.pos += TRAILER
-      this.state = 'committed'
-      await out.finish()
+      try {
+        await out.write([Buffer.alloc(TRAILER)], this.pos)
+        this.pos += TRAILER
+        await out.finish()
+        this.state = 'committed'
+      } catch (e) {
+        this.state = 'aborted'
+        await out.discard()
+        throw e
+      }
     })
   }
 

@@ -52,6 +52,18 @@ describe('TarWriter', () => {
     assert.ok((await readAll(r.open('dir/b'))).equals(B))
   })
 
+  it('writes empty entries, from bytes and from a stream', async () => {
+    const file = path.join(tmp.path, 'empty.tar')
+    const w = new TarWriter(file, 'test')
+    await w.add('e1', 0, Buffer.alloc(0))
+    await w.add('e2', 0, Readable.from([]))
+    await w.add('c', C.length, C)
+    await w.commit()
+    const r = await TarReader.open(file)
+    assert.deepEqual(r.entries().map((e) => [e.name, e.size]), [['e1', 0], ['e2', 0], ['c', C.length]])
+    assert.equal((await readAll(r.open('e2'))).length, 0)
+  })
+
   it('is deterministic: same entries, same bytes', async () => {
     const write = async (name: string) => {
       const file = path.join(tmp.path, name)

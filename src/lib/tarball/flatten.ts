@@ -1,0 +1,242 @@
+/**
+ * flatten: the filesystem of an image as one tar (`crane export`): layers applied in order,
+ * later layers win, whiteouts applied and never written, hard links kept (after their
+ * targets), symlinks kept as links. See flatten-plan.ts for the rules.
+ *
+ * Two streaming passes, so memory grows with the number of paths, never with layer sizes:
+ * pass 1 reads the headers of every layer from the top down and decides what survives; pass 2
+ * writes the surviving directories (parents first), then streams the layers from the bottom
+ * up, writing only survivors. Each layer is therefore opened (and verified) twice, except that
+ * pass 2 skips layers of which nothing survives. Every entry is read to the end, so a layer is
+ * always verified whole, in both passes.
+ *
+ * Names are normalised (`./a`, `/a`, `a/` → `a`; `.` and `..` resolved); a name, or a hard
+ * link's target, that climbs out of the root fails the export (code UNSAFE_PATH) or, with
+ * `unsafePaths: 'skip'`, is warned about and left out. Symlink targets are data, kept as
+ * written. Written headers keep mode (also 0), owners, times, device numbers and PAX records
+ * (xattrs, sub-second times), not the input's path/size records.
+ */
+import type {Readable, Writable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
+import * as tar from 'tar-stream'
+
+import {InterruptedError, OcitoolError, isOcitoolError} from '../errors.js'
+import {decompressLayer} from './flatten-decompress.js'
+import {type Action, type EntryKind, FlattenPlanner} from './flatten-plan.js'
+
+export {normalizeEntryPath} from './flatten-plan.js'
+
+/** FlattenLayer is one layer, bottom first in the list; `open` gives a fresh (verified) blob stream per call. */
+export interface FlattenLayer {
+  /** for messages: `layer 2 sha256:…` */
+  what: string
+  /** the layer blob: gzip, zstd or a plain tar (told apart by magic bytes) */
+  open: () => Promise<Readable>
+}
+
+export interface FlattenOptions {
+  /** 'error' (default) fails on an entry outside the root; 'skip' warns and leaves it out */
+  unsafePaths?: 'error' | 'skip'
+  warn?: (message: string) => void
+  signal?: AbortSignal
+  /** end `out` when done (default true; false for stdout) */
+  end?: boolean
+}
+
+export interface FlattenResult {
+  /** entries written */
+  entries: number
+  /** file content bytes written */
+  bytes: number
+}
+
+type Header = Partial<Omit<tar.Header, 'pax'>> & {name: string; pax?: Record<string, string> | null}
+/** an entry of tar-stream's extract: a streamx Readable with its header */
+type Entry = tar.Extract extends AsyncIterable<infer S> ? S : never
+/** tar-stream's extract options (its types omit them): old v7 headers without the ustar magic are accepted */
+const EXTRACT_OPTIONS = {allowUnknownFormat: true} as Parameters<typeof tar.extract>[0]
+
+/** PAX records that tar-stream writes itself from the header (or that would contradict it). */
+const OWN_PAX = new Set(['path', 'linkpath', 'size'])
+/** tar-stream turns mode 0 into 0644: a file-type bit keeps it non-zero; only 0o7777 is written. */
+const KEEP_MODE = 0o100000
+const MAX_OCTAL_ID = 0o777777
+const EMPTY = Buffer.alloc(0)
+
+/** flatten writes the flattened filesystem of `layers` (bottom first) to `out` as a tar. */
+export async function flatten(layers: FlattenLayer[], out: Writable, options: FlattenOptions = {}): Promise<FlattenResult> {
+  const planner = new FlattenPlanner<Header>({unsafePaths: options.unsafePaths, warn: options.warn})
+  for (let i = layers.length - 1; i >= 0; i--) {
+    planner.beginLayer(i, layers[i].what)
+    await eachEntry(layers[i], options.signal, async (entry, ordinal) => {
+      const h = entry.header as Header
+      const kind = kindOf(h)
+      planner.entry({ordinal, name: h.name, kind, linkname: h.linkname ?? undefined, header: kind === 'directory' ? outHeader(h, '') : undefined})
+      entry.resume()
+    })
+    planner.endLayer()
+  }
+  const plan = planner.finish()
+
+  const pack = tar.pack()
+  pack.on('error', () => {}) // seen through `writing` and the entry callbacks
+  const writing = pipeline(pack, out, {end: options.end ?? true, signal: options.signal})
+  let writeFailure: unknown
+  writing.catch((e: unknown) => {
+    writeFailure = e
+  })
+  const result: FlattenResult = {entries: 0, bytes: 0}
+  try {
+    for (const d of plan.directories) {
+      // tar-stream does not add the trailing slash GNU tar and docker write for directories
+      await write(pack, {...d.header, name: `${d.path}/`, type: 'directory'})
+      result.entries++
+    }
+    for (const [i, layer] of layers.entries()) {
+      const actions = plan.actions.get(i)
+      if (!actions) continue
+      await eachEntry(layer, options.signal, async (entry, ordinal) => {
+        const a = actions.get(ordinal)
+        if (!a) {
+          entry.resume()
+          return
+        }
+        result.bytes += await emit(pack, entry, a)
+        result.entries++
+      })
+    }
+    pack.finalize()
+    await writing
+  } catch (e) {
+    pack.destroy(e instanceof Error ? e : new Error(String(e)))
+    await writing.catch(() => {})
+    // when the output failed, the pack's own complaint ("pack stream destroyed") says less
+    throw writeFailure !== undefined && !isOcitoolError(e) ? writeFailure : e
+  }
+  return result
+}
+
+/** eachEntry streams one layer's tar, calling `fn` for every entry in order; `fn` must consume the entry. */
+async function eachEntry(layer: FlattenLayer, signal: AbortSignal | undefined, fn: (entry: Entry, ordinal: number) => Promise<void>): Promise<void> {
+  if (signal?.aborted) throw new InterruptedError()
+  let input: Readable | undefined
+  const extract = tar.extract(EXTRACT_OPTIONS)
+  try {
+    input = await decompressLayer(await layer.open(), layer.what)
+    const feeding = pipeline(input, extract)
+    feeding.catch(() => {})
+    let ordinal = 0
+    for await (const entry of extract) {
+      if (signal?.aborted) throw new InterruptedError()
+      try {
+        await fn(entry, ordinal++)
+      } catch (e) {
+        throw new Passed(e)
+      }
+    }
+    await feeding
+  } catch (e) {
+    input?.destroy()
+    extract.destroy()
+    if (signal?.aborted && !isOcitoolError(e)) throw new InterruptedError('interrupted', {cause: e})
+    if (e instanceof Passed) throw e.error // the consumer's own error (the output failed), as it is
+    if (isOcitoolError(e)) throw e
+    const message = e instanceof Error ? e.message : String(e)
+    throw new OcitoolError(`${layer.what}: not a readable tar layer: ${message}`, {code: 'BAD_LAYER', cause: e})
+  }
+}
+
+/** Passed carries an error of eachEntry's callback past the wrapping of tar errors. */
+class Passed {
+  constructor(readonly error: unknown) {}
+}
+
+/** emit writes one entry as the action says; returns the content bytes written. */
+async function emit(pack: tar.Pack, entry: Entry, a: Action): Promise<number> {
+  const h = entry.header as Header
+  if (a.kind === 'link') {
+    entry.resume()
+    await write(pack, {...outHeader(h, a.path), type: 'link', linkname: a.target, size: 0})
+    return 0
+  }
+  const header = outHeader(h, a.path)
+  if (kindOf(h) !== 'file') {
+    entry.resume()
+    await write(pack, header)
+    return 0
+  }
+  const size = h.size ?? 0
+  header.type = 'file'
+  header.size = size
+  if (size === 0) {
+    entry.resume()
+    await write(pack, header, EMPTY)
+    return 0
+  }
+  await new Promise<void>((resolve, reject) => {
+    const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()))
+    entry.on('error', reject)
+    entry.pipe(sink)
+  })
+  return size
+}
+
+/** write adds a header-only entry (or a small body) and waits until the pack took it. */
+function write(pack: tar.Pack, header: Header, body?: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cb = (err?: Error | null) => (err ? reject(err) : resolve())
+    if (body) pack.entry(header, body, cb)
+    else pack.entry(header, cb)
+  })
+}
+
+function kindOf(h: Header): EntryKind {
+  switch (h.type) {
+    case 'file':
+    case 'contiguous-file':
+      return 'file'
+    case 'directory':
+      return 'directory'
+    case 'symlink':
+      return h.linkname ? 'symlink' : 'unsupported'
+    case 'link':
+      return 'link'
+    case 'character-device':
+    case 'block-device':
+    case 'fifo':
+      return 'other'
+    default:
+      return 'unsupported'
+  }
+}
+
+/** outHeader is what to write for an input header under `name`. */
+function outHeader(h: Header, name: string): Header {
+  const pax: Record<string, string> = {}
+  for (const [k, v] of Object.entries(h.pax ?? {}) as Array<[string, string]>) if (!OWN_PAX.has(k)) pax[k] = v
+  const uid = h.uid ?? 0
+  const gid = h.gid ?? 0
+  if (uid > MAX_OCTAL_ID) pax.uid ??= String(uid)
+  if (gid > MAX_OCTAL_ID) pax.gid ??= String(gid)
+  const seconds = Math.floor((h.mtime?.getTime() ?? 0) / 1000)
+  const fitsHeader = seconds >= 0 && seconds <= 0x7fffffff
+  if (!fitsHeader) pax.mtime ??= String(seconds)
+  const out: Header = {
+    name,
+    type: h.type === 'contiguous-file' ? 'file' : h.type,
+    mode: ((h.mode ?? 0) & 0o7777) | KEEP_MODE,
+    uid: uid > MAX_OCTAL_ID ? 0 : uid,
+    gid: gid > MAX_OCTAL_ID ? 0 : gid,
+    uname: h.uname ?? '',
+    gname: h.gname ?? '',
+    mtime: fitsHeader ? (h.mtime ?? new Date(0)) : new Date(0),
+    size: 0,
+  }
+  if (h.type === 'symlink') out.linkname = h.linkname ?? ''
+  if (h.type === 'character-device' || h.type === 'block-device') {
+    out.devmajor = h.devmajor ?? 0
+    out.devminor = h.devminor ?? 0
+  }
+  if (Object.keys(pax).length > 0) out.pax = pax
+  return out
+}
