@@ -9,8 +9,8 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-const dist = join(root, 'dist')
-const tmp = join(root, 'dist-bundle')
+const dist = process.argv[2] ?? join(root, 'dist')
+const tmp = `${dist}-bundle`
 
 function find(dir) {
   return readdirSync(dir).flatMap((n) => {

@@ -134,3 +134,54 @@ describe('bad input and failing registries', () => {
     assert.equal(r.stdout, `${img.manifestDigest}\n`)
   })
 })
+
+describe('registry warnings and redirects', () => {
+  let reg: RunningRegistry
+  let proxy: FaultProxy
+  let img: PushedFixture
+  before(async () => {
+    reg = await startRegistry({flavour: 'basic'})
+    img = await pushFixture(reg, 'warn/app:v1', 'oci', 'warnings')
+    proxy = await startProxy({upstream: reg.url})
+  })
+  after(async () => {
+    await proxy?.stop()
+    await reg?.stop()
+  })
+  const creds = () => ['--username', 'alice', '--password', reg.users.alice]
+
+  it('a registry Warning header is shown once on stderr, and the command still succeeds', async () => {
+    proxy.clearFaults()
+    proxy.addFault({match: {path: '/v2/warn/'}, action: {kind: 'replace', body: img.manifestBytes, headers: {warning: '299 - "this registry is deprecated; move to reg2"', 'docker-content-digest': img.manifestDigest}}})
+    const r = await runCli(['manifest', `${proxy.host}/warn/app:v1`, ...creds()])
+    proxy.clearFaults()
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(r.stdoutBytes, img.manifestBytes)
+    assert.equal(r.stderr, `Warning: ${proxy.host}: this registry is deprecated; move to reg2\n`)
+  })
+
+  it('a blob redirect to another host is followed without sending Authorization there', async () => {
+    const {startRecorder} = await import('../support/proxy.js')
+    // "blob storage": a plain registry holding the same deterministic fixture, behind a recorder
+    const backing = await startRegistry({flavour: 'plain'})
+    await pushFixture(backing, 'warn/app:v1', 'oci', 'warnings')
+    const storage = await startRecorder({serveFrom: backing.url})
+    try {
+      const layer = img.images[0].layerDigests[0]
+      proxy.clearFaults()
+      proxy.addFault({match: {method: 'GET', path: `/blobs/${layer}`}, action: {kind: 'redirect', to: `${storage.url}/v2/warn/app/blobs/${layer}`}})
+      const r = await runCli(['blob', `${proxy.host}/warn/app@${layer}`, ...creds()])
+      proxy.clearFaults()
+      assert.equal(r.code, 0, r.stderr)
+      assert.deepEqual(r.stdoutBytes, img.images[0].blobs.get(layer))
+      const atStorage = storage.requests()
+      assert.equal(atStorage.length, 1)
+      assert.equal(atStorage[0].headers.authorization, undefined, 'no credentials to the other host')
+      const atRegistry = proxy.requests().filter((q) => q.path.includes(`/blobs/${layer}`))
+      assert.match(String(atRegistry.at(-1)?.headers.authorization), /^Basic /, 'the registry itself got them')
+    } finally {
+      await storage.stop()
+      await backing.stop()
+    }
+  })
+})

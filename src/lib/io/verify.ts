@@ -14,11 +14,23 @@ const ALGORITHMS: Record<string, string> = {sha256: 'sha256', sha512: 'sha512'}
 export interface VerifyOptions {
   /** what the bytes are, for the message: `blob sha256:… from 127.0.0.1:5000/app` */
   what?: string
+  /**
+   * regroup the stream into chunks of at least this many bytes. Sockets deliver ~64 KiB
+   * pieces; hashing and writing 1 MiB pieces costs far less CPU (sha256 runs 2.5× faster, and
+   * each write is one syscall), which on a 2-core machine shared with two registries is speed.
+   */
+  coalesce?: number
+  /** called with the size of every chunk passed on (progress) */
+  onBytes?: (n: number) => void
+  /** false: check the size only (the consumer checks the digest itself) */
+  hash?: boolean
 }
 
 export class VerifyStream extends Transform {
-  private readonly hash
+  private readonly hash: ReturnType<typeof createHash> | undefined
   private seen = 0
+  private pending: Buffer[] = []
+  private pendingBytes = 0
   private readonly algorithm: string
   private readonly hex: string
 
@@ -33,7 +45,7 @@ export class VerifyStream extends Transform {
     this.hex = digest.slice(colon + 1)
     const alg = ALGORITHMS[this.algorithm]
     if (!alg) throw new IntegrityError(`${this.what()}: unsupported digest algorithm ${this.algorithm}`, {code: 'BAD_DIGEST'})
-    this.hash = createHash(alg)
+    this.hash = options.hash === false ? undefined : createHash(alg)
   }
 
   /** bytesSeen is how many bytes have passed so far (for resuming with Range). */
@@ -47,21 +59,44 @@ export class VerifyStream extends Transform {
       cb(new IntegrityError(`${this.what()}: more bytes than the expected ${this.size}`, {code: 'SIZE_MISMATCH'}))
       return
     }
-    this.hash.update(chunk)
-    cb(null, chunk)
+    const min = this.options.coalesce
+    if (!min) {
+      this.pass(chunk)
+      cb()
+      return
+    }
+    this.pending.push(chunk)
+    this.pendingBytes += chunk.length
+    if (this.pendingBytes >= min) this.release()
+    cb()
   }
 
   override _flush(cb: TransformCallback): void {
+    this.release()
     if (this.size !== undefined && this.seen !== this.size) {
       cb(new IntegrityError(`${this.what()}: got ${this.seen} bytes, expected ${this.size}`, {code: 'SIZE_MISMATCH'}))
       return
     }
-    const got = this.hash.digest('hex')
+    const got = this.hash?.digest('hex') ?? this.hex
     if (got !== this.hex) {
       cb(new IntegrityError(`${this.what()}: digest mismatch: content hashes to ${this.algorithm}:${got}`, {code: 'DIGEST_MISMATCH'}))
       return
     }
     cb()
+  }
+
+  private release(): void {
+    if (this.pendingBytes === 0) return
+    const chunk = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes)
+    this.pending = []
+    this.pendingBytes = 0
+    this.pass(chunk)
+  }
+
+  private pass(chunk: Buffer): void {
+    this.hash?.update(chunk)
+    this.options.onBytes?.(chunk.length)
+    this.push(chunk)
   }
 
   private what(): string {

@@ -89,7 +89,7 @@ export class TempFiles {
       await this.finish(tmp, final)
     } catch (e) {
       await this.discard(tmp)
-      throw e
+      throw this.writeError(e, final)
     }
   }
 
@@ -101,8 +101,14 @@ export class TempFiles {
       await this.finish(tmp, final)
     } catch (e) {
       await this.discard(tmp)
-      throw e
+      throw this.writeError(e, final)
     }
+  }
+
+  /** writeError names the file in a failed write (ENOSPC, EIO), which Node reports without a path. */
+  private writeError(e: unknown, final: string): unknown {
+    if ((e as NodeJS.ErrnoException)?.syscall !== 'write') return e
+    return new OcitoolError(`${this.owner}: cannot write ${final}: ${(e as Error).message}`, {code: 'WRITE', cause: e})
   }
 
   /** abort stops writes in flight, removes every temporary file, and refuses later writes. */

@@ -55,6 +55,8 @@ export class OciLayoutSink implements Sink {
   private readonly roots = new Map<string, RootEntry>()
   private readonly algDirs = new Map<string, Promise<unknown>>()
   private ready: Promise<void> | undefined
+  /** what init made for a layout that did not exist yet (abort removes it) */
+  private created: string | undefined
   private state: 'open' | 'committed' | 'aborted' = 'open'
 
   constructor(
@@ -116,6 +118,8 @@ export class OciLayoutSink implements Sink {
     if (this.state === 'committed') return
     this.state = 'aborted'
     await this.temp.abort()
+    // a layout this copy began has no index.json yet: remove it rather than leave half of one
+    if (this.created !== undefined) await fsp.rm(this.created, {recursive: true, force: true}).catch(() => {})
   }
 
   /** checks an existing layout once, before the first byte is written, and makes blobs/ */
@@ -128,6 +132,7 @@ export class OciLayoutSink implements Sink {
         await this.readIndexIfAny()
       }
       await fsp.mkdir(path.join(this.dir, BLOBS_DIR), {recursive: true})
+      if (state === 'missing' || state === 'empty') this.created = state === 'missing' ? this.dir : path.join(this.dir, BLOBS_DIR)
     })()
     return this.ready
   }

@@ -26,7 +26,8 @@ export async function detectLocation(path: string): Promise<Location> {
   const st = await stat(path).catch(() => undefined)
   if (!st) throw new NotFoundError(`no such file or directory ${path}`)
   if (st.isDirectory()) {
-    if (await exists(join(path, 'index.json'))) return {kind: 'oci', path}
+    // oci-layout without index.json: the layout source says index.json is missing (exit 3)
+    if ((await exists(join(path, 'index.json'))) || (await exists(join(path, 'oci-layout')))) return {kind: 'oci', path}
     if (await exists(join(path, 'manifest.json'))) return {kind: 'dir', path}
     throw new UsageError(`${path}: neither an OCI layout (index.json) nor a dir: image (manifest.json)`)
   }

@@ -66,6 +66,8 @@ export interface RegistrySinkOptions extends UploadOptions {
 
 export class RegistrySink implements Sink {
   readonly description: string
+  /** the registry hashes every upload and refuses a wrong digest (DIGEST_INVALID, exit 6) */
+  readonly verifiesDigests = true
   readonly repo: RepositoryClient
 
   constructor(

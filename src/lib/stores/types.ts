@@ -60,6 +60,12 @@ export interface Sink {
   readonly description: string
   /** how many putBlob calls may run at once (1 for sinks writing one stream, e.g. a tar file) */
   readonly blobConcurrency?: number
+  /**
+   * true when the sink itself checks every blob against its digest and refuses a mismatch (a
+   * registry does, on the upload's final PUT: DIGEST_INVALID). The engine then checks only the
+   * size as bytes stream, sparing a second sha256 of every byte on a CPU shared with registries.
+   */
+  readonly verifiesDigests?: boolean
   /** whether the sink needs blobs at all for manifests it already has (registries: no) */
   hasBlob(desc: Descriptor): Promise<boolean>
   /** obtain a blob without its bytes (cross-repository mount); false when it cannot */

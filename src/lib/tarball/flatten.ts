@@ -16,7 +16,7 @@
  * written. Written headers keep mode (also 0), owners, times, device numbers and PAX records
  * (xattrs, sub-second times), not the input's path/size records.
  */
-import type {Readable, Writable} from 'node:stream'
+import {Readable, type Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import * as tar from 'tar-stream'
 
@@ -80,7 +80,8 @@ export async function flatten(layers: FlattenLayer[], out: Writable, options: Fl
 
   const pack = tar.pack()
   pack.on('error', () => {}) // seen through `writing` and the entry callbacks
-  const writing = pipeline(pack, out, {end: options.end ?? true, signal: options.signal})
+  // through a Node Readable: given a streamx source, Node's pipeline ignores `end: false`
+  const writing = pipeline(Readable.from(pack, {objectMode: false}), out, {end: options.end ?? true, signal: options.signal})
   let writeFailure: unknown
   writing.catch((e: unknown) => {
     writeFailure = e

@@ -19,7 +19,7 @@ import {once} from 'node:events'
 import type {Readable, Writable} from 'node:stream'
 import * as tar from 'tar-stream'
 
-import {IntegrityError, InterruptedError, OcitoolError} from '../errors.js'
+import {IntegrityError, InterruptedError, OcitoolError, isOcitoolError} from '../errors.js'
 
 /** TRAILER is the end-of-archive marker: two zero blocks. */
 const TRAILER = 1024
@@ -158,7 +158,7 @@ export class TarWriter {
       } catch (e) {
         this.state = 'aborted'
         await out.discard()
-        throw e
+        throw this.writeError(e)
       }
     })
   }
@@ -218,9 +218,10 @@ export class TarWriter {
       this.pos += await pumped
     } catch (e) {
       pack.destroy(e instanceof Error ? e : new Error(String(e)))
-      await pumped.catch(() => {})
+      // a failed write (ENOSPC) is the cause; the feed then only saw its entry close
+      const writeFailed = await pumped.then(() => undefined, (pe: unknown) => pe)
       await this.rollback(out, name)
-      throw e
+      throw writeFailed ?? e
     } finally {
       this.inflight = undefined
     }
@@ -267,7 +268,9 @@ export class TarWriter {
     }
     const flush = async () => {
       if (batchBytes === 0) return
-      await out.write(batch, this.pos + written)
+      await out.write(batch, this.pos + written).catch((e: unknown) => {
+        throw this.writeError(e)
+      })
       written += batchBytes
       batch = []
       batchBytes = 0
@@ -291,6 +294,12 @@ export class TarWriter {
       throw new OcitoolError(`${this.description}: internal error: tar entry without end marker`, {code: 'TAR_WRITE'})
     }
     return written
+  }
+
+  /** writeError names the archive in a failed write (ENOSPC, EIO), which Node reports without a path. */
+  private writeError(e: unknown): unknown {
+    if (isOcitoolError(e)) return e
+    return new OcitoolError(`${this.description}: cannot write ${this.target}: ${(e as Error).message}`, {code: 'WRITE', cause: e})
   }
 
   private async rollback(out: Output, name: string): Promise<void> {

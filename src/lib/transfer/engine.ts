@@ -5,12 +5,14 @@
  * registry reason is tried again from a fresh source stream. Manifests follow, children before
  * parents; roots get their names last. Any failure aborts the sink, which removes what it can.
  */
-import {Transform, type TransformCallback} from 'node:stream'
-import {ExitCode, InterruptedError, isOcitoolError} from '../errors.js'
+import {ExitCode, IntegrityError, InterruptedError, isOcitoolError} from '../errors.js'
 import {verify} from '../io/verify.js'
 import type {Descriptor} from '../oci/types.js'
 import type {Sink, Source} from '../stores/types.js'
 import type {Plan} from './plan.js'
+
+/** blobs move in pieces of at least 1 MiB (see VerifyOptions.coalesce) */
+const COALESCE = 1024 * 1024
 
 export type BlobOutcome = 'copied' | 'skipped' | 'mounted'
 
@@ -84,18 +86,27 @@ async function moveBlob(
     let moved = 0
     try {
       const data = await source.blob(desc)
-      const checked = verify(desc.digest, desc.size, {what: `blob ${desc.digest} from ${source.description}`})
-      const counter = new ByteCounter((n) => {
-        moved += n
-        result.bytes += n
-        emit({type: 'blob-bytes', digest: desc.digest, bytes: n, done: moved, size: desc.size})
+      const checked = verify(desc.digest, desc.size, {
+        what: `blob ${desc.digest} from ${source.description}`,
+        coalesce: COALESCE,
+        hash: !sink.verifiesDigests,
+        onBytes: (n) => {
+          moved += n
+          result.bytes += n
+          emit({type: 'blob-bytes', digest: desc.digest, bytes: n, done: moved, size: desc.size})
+        },
       })
       data.on('error', (e) => checked.destroy(e))
-      checked.on('error', (e) => counter.destroy(e))
       const onAbort = () => data.destroy(new InterruptedError())
       options.signal?.addEventListener('abort', onAbort, {once: true})
       try {
-        await sink.putBlob(desc, data.pipe(checked).pipe(counter))
+        await sink.putBlob(desc, data.pipe(checked))
+      } catch (e) {
+        // a sink that hashes for us (a registry) saw bad bytes: they came from the source
+        if (sink.verifiesDigests && isOcitoolError(e) && e.code === 'DIGEST_MISMATCH') {
+          throw new IntegrityError(`blob ${desc.digest} from ${source.description}: digest mismatch (${sink.description} refused the upload)`, {code: e.code, cause: e})
+        }
+        throw e
       } finally {
         options.signal?.removeEventListener('abort', onAbort)
         data.destroy()
@@ -115,17 +126,6 @@ function retryable(e: unknown): boolean {
   if (isOcitoolError(e)) return e.exitCode === ExitCode.Registry
   const code = (e as {code?: unknown})?.code
   return typeof code === 'string' && /^E(CONNRESET|PIPE|TIMEDOUT|CONNREFUSED)$|^ERR_STREAM_PREMATURE_CLOSE$/.test(code)
-}
-
-class ByteCounter extends Transform {
-  constructor(private readonly onBytes: (n: number) => void) {
-    super({highWaterMark: 1024 * 1024})
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.onBytes(chunk.length)
-    cb(null, chunk)
-  }
 }
 
 /** runPool runs `fn` over items, `jobs` at a time; the first failure stops new work and is thrown. */

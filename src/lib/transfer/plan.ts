@@ -4,7 +4,7 @@
  * every manifest in write order (children before parents). Nothing is moved here.
  */
 import {NotFoundError, UsageError} from '../errors.js'
-import {isForeign} from '../oci/media-types.js'
+import {isForeign, isKnownManifestType} from '../oci/media-types.js'
 import {childDescriptors, parseManifest} from '../oci/manifest.js'
 import {digestOf} from '../oci/digest.js'
 import {formatPlatform, platformMatches} from '../oci/platform.js'
@@ -86,6 +86,10 @@ export async function makePlan(source: Source, sink: Sink, roots: PlannedRoot[],
     if (!present) {
       const parsed = parseManifest(m.bytes, m.mediaType)
       if (parsed.kind === 'schema1') throw new UsageError(`${source.description}: Docker schema 1 manifests are deprecated and not supported; convert the image first`, {code: 'SCHEMA1'})
+      // refused here, before any blob moves, rather than by the destination after them all
+      if (!isKnownManifestType(parsed.mediaType)) {
+        throw new UsageError(`${source.description}: manifest ${m.digest} has the unknown media type ${JSON.stringify(parsed.mediaType)}`, {code: 'UNKNOWN_MEDIA_TYPE'})
+      }
       if (parsed.kind === 'index') {
         const index = parsed.manifest as ImageIndex
         for (const child of index.manifests) {

@@ -4,7 +4,7 @@
  * The distribution error envelope (`{"errors":[{"code","message","detail"}]}`) is shown as
  * the registry sent it: `MANIFEST_UNKNOWN: manifest unknown`.
  */
-import {AuthError, NotFoundError, OcitoolError, RegistryError} from '../../errors.js'
+import {AuthError, IntegrityError, NotFoundError, OcitoolError, RegistryError} from '../../errors.js'
 
 export interface RegistryErrorEntry {
   code?: string
@@ -70,6 +70,9 @@ export function statusError(
       code: 'DENIED',
       suggestions: [`log in with an account that may do this (${login})`],
     })
+  }
+  if (codes.has('DIGEST_INVALID') || codes.has('SIZE_INVALID')) {
+    return new IntegrityError(`${about}: the registry found the bytes do not match their digest or size${detail}`, {code: 'DIGEST_MISMATCH'})
   }
   if (status === 404) {
     return new NotFoundError(`${about}: not found${detail}`, {code: notFoundCode(codes)})

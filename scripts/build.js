@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// npm run build: compile into dist-next, bundle the commands there, then swap it into place and
+// generate oclif.manifest.json. A CLI run that starts during a build sees the old dist or the new
+// one, never a half-written one.
+import {execFileSync} from 'node:child_process'
+import {renameSync, rmSync} from 'node:fs'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const next = join(root, `dist-next-${process.pid}`)
+const run = (cmd, args) => execFileSync(cmd, args, {cwd: root, stdio: 'inherit'})
+try {
+  run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--outDir', next])
+  run(process.execPath, [join(root, 'scripts/bundle.js'), next])
+  const old = join(root, `dist-old-${process.pid}`)
+  try {
+    renameSync(join(root, 'dist'), old)
+  } catch {
+    // no previous build
+  }
+  renameSync(next, join(root, 'dist'))
+  rmSync(old, {recursive: true, force: true})
+  run(process.execPath, [join(root, 'node_modules/oclif/bin/run.js'), 'manifest'])
+} finally {
+  rmSync(next, {recursive: true, force: true})
+}
