@@ -24,6 +24,8 @@ export interface CopyOptions extends RemoteOptions, SinkOptions {
   /** keep a platform subset as an index even for one platform */
   asIndex?: boolean
   allowNondistributable?: boolean
+  /** push to a registry by digest only, without a tag (mutate --repo) */
+  byDigest?: boolean
   /** a content-addressed blob cache directory reused across runs (`pull --cache-path`) */
   cachePath?: string
   onEvent?: (e: TransferEvent) => void
@@ -126,7 +128,7 @@ function namesAt(dst: Location, src: Location | undefined, root: Root, options: 
   switch (dst.kind) {
     case 'registry':
       if (options.allTags) return root.names
-      return dst.ref.digest ? [] : [dst.ref.tag ?? 'latest']
+      return dst.ref.digest || options.byDigest ? [] : [dst.ref.tag ?? 'latest']
     case 'docker-archive':
       if (dst.ref) return [dst.ref]
       if (srcRef) return [srcRef.digest && !srcRef.tag ? `${srcRef.name}:i-was-a-digest` : `${srcRef.name}:${srcRef.tag ?? 'latest'}`]

@@ -78,7 +78,8 @@ async function moveBlob(
   result: TransferResult,
 ): Promise<'copied' | 'skipped' | 'mounted'> {
   if (await sink.hasBlob(desc)) return 'skipped'
-  if (source.mountFrom && sink.mount && (await sink.mount(desc, source.mountFrom))) return 'mounted'
+  const from = source.mountLocation ? source.mountLocation(desc) : source.mountFrom
+  if (from && sink.mount && (await sink.mount(desc, from))) return 'mounted'
   const retries = options.blobRetries ?? 3
   for (let attempt = 0; ; attempt++) {
     checkAborted(options.signal)
