@@ -51,8 +51,8 @@ export async function openSink(loc: Location, session: Session, options: SinkOpt
       return new DirSink(loc.path)
     }
     case 'docker-archive': {
-      const {DockerArchiveSink} = await import('../tarball/index.js')
-      return new DockerArchiveSink(loc.path)
+      const {DockerArchiveSink, LegacyDockerArchiveSink} = await import('../tarball/index.js')
+      return loc.legacy ? new LegacyDockerArchiveSink(loc.path) : new DockerArchiveSink(loc.path)
     }
     case 'oci-archive': {
       const {OciArchiveSink} = await import('../tarball/index.js')

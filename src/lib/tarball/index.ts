@@ -5,6 +5,7 @@
  */
 export * from './docker-archive.js'
 export * from './oci-archive.js'
+export {LegacyDockerArchiveSink} from './legacy-sink.js'
 export {TarReader, type TarEntry, type TarEntryType, normalizeName} from './reader.js'
 export {TarWriter} from './tar-writer.js'
 export {detectCompression, gzipLayer, measureGzip, type FileCompression} from './compression.js'
