@@ -1,0 +1,64 @@
+import {Flags} from '@oclif/core'
+import {OcitoolCommand} from '../lib/cli/command.js'
+import * as flags from '../lib/cli/flags.js'
+import {progressRenderer, type ProgressMode} from '../lib/cli/progress.js'
+import {UsageError} from '../lib/errors.js'
+import * as ops from '../lib/ops/append.js'
+import type {CopyResult} from '../lib/ops/copy.js'
+import {type Location, parseLocation} from '../lib/stores/location.js'
+
+export default class Append extends OcitoolCommand {
+  static override summary = 'Append layers to an image and push the result (or write it to a tarball)'
+  static override description = `A layer is a tar file, a gzip or zstd compressed tar (found by its bytes, not its name), a directory (packed reproducibly: sorted, --mtime or SOURCE_DATE_EPOCH, owner 0), or - for stdin.
+When the new tag is in the base's registry, no base layer moves: they are found or mounted there. An index base gets the layers on every platform (or the --platform ones) and a new index.`
+  static override examples = [
+    'tar c app | <%= config.bin %> <%= command.id %> --base registry.example.com/base:1 --new-layer - --new-tag registry.example.com/app:2',
+    '<%= config.bin %> <%= command.id %> -b registry.example.com/base:1 -f ./rootfs-overlay -t registry.example.com/app:2 --set-base-image-annotations',
+    '<%= config.bin %> <%= command.id %> --src-image registry.example.com/app:1 --tarball app.tar --dst-image registry.example.com/app:2',
+  ]
+  static override enableJsonFlag = true
+  static override flags = {
+    base: Flags.string({char: 'b', aliases: ['src-image'], description: 'the image to append to (the empty image when omitted)'}),
+    'new-layer': Flags.string({char: 'f', aliases: ['tarball'], description: 'layer to append: tar, tar.gz, tar.zst, a directory, or - for stdin (repeatable)', multiple: true, multipleNonGreedy: true, required: true}),
+    'new-tag': Flags.string({char: 't', aliases: ['dst-image'], description: 'where to push the result', required: true}),
+    output: Flags.string({char: 'o', description: 'write a docker tarball to this file instead of pushing'}),
+    'oci-empty-base': Flags.boolean({description: 'without --base, start from an empty OCI image (Docker media types otherwise)'}),
+    'set-base-image-annotations': Flags.boolean({description: 'record the base in org.opencontainers.image.base.name/digest annotations'}),
+    platform: flags.transferPlatformFlags.platform,
+    compression: Flags.string({description: 'compression of new layers', options: ['gzip', 'zstd', 'none'], default: 'gzip'}),
+    'compression-level': Flags.integer({description: 'compression level (gzip default 1: fastest)'}),
+    mtime: Flags.integer({description: 'modification time (seconds) of files packed from a directory (default SOURCE_DATE_EPOCH, else 0)'}),
+    created: Flags.string({description: 'created time of the new history entries (default SOURCE_DATE_EPOCH, else now)'}),
+    jobs: flags.jobs,
+    progress: flags.progress,
+  }
+
+  async run(): Promise<CopyResult> {
+    const {flags: f} = await this.parseCommand(Append)
+    if (f.base && f['oci-empty-base']) throw new UsageError('--oci-empty-base is for appending without --base')
+    const tag = parseLocation(f['new-tag'])
+    if (tag.kind !== 'registry') throw new UsageError(`--new-tag ${f['new-tag']}: a registry reference (use --output for a tarball)`)
+    const dst: Location = f.output ? {kind: 'docker-archive', path: f.output, ref: tag.ref.toString()} : tag
+    const progress = await progressRenderer((this.jsonEnabled() ? 'none' : f.progress) as ProgressMode, 'appending')
+    let ok = false
+    try {
+      const result = await ops.append(f.base ? parseLocation(f.base) : undefined, f['new-layer'], dst, {
+        ...this.remoteOptions(),
+        ociEmptyBase: f['oci-empty-base'],
+        setBaseImageAnnotations: f['set-base-image-annotations'],
+        platforms: flags.platformsFrom(f),
+        compression: f.compression as 'gzip' | 'zstd' | 'none',
+        level: f['compression-level'],
+        mtime: f.mtime,
+        created: f.created,
+        jobs: f.jobs,
+        onEvent: progress.onEvent,
+      })
+      ok = true
+      for (const im of result.images) this.log(im.reference)
+      return result
+    } finally {
+      progress.stop(ok)
+    }
+  }
+}
