@@ -12,6 +12,8 @@ import type {RegistryTransport} from './transport/client.js'
 import {type BodyFactory, drain, readBody} from './transport/http.js'
 import {CATALOG_SCOPE, repositoryScope} from './transport/scope.js'
 
+export {type UploadOptions, uploadStream} from './upload.js'
+
 export interface ManifestResult {
   bytes: Buffer
   mediaType: string
@@ -264,84 +266,6 @@ export class RepositoryClient {
     })
     await drain(done.body)
   }
-}
-
-export interface UploadOptions {
-  /** upload in PATCH chunks of this many bytes (the registry's OCI-Chunk-Min-Length wins if larger) */
-  chunkSize?: number
-}
-
-/**
- * uploadStream uploads a blob from a one-shot stream: POST for a session, then one streamed PUT
- * (`Content-Length` = size), or PATCH chunks with `Content-Range` when `chunkSize` is set or the
- * registry demands chunks (`OCI-Chunk-Min-Length`). A failed upload is not retried here: the
- * stream cannot be replayed, so the caller opens the source again and calls this again.
- */
-export async function uploadStream(repo: RepositoryClient, digest: string, size: number, data: Readable, options: UploadOptions = {}): Promise<void> {
-  const push = [repositoryScope(repo.repository, 'pull', 'push')]
-  const context = {subject: `${repo.name}@${digest}`, what: 'blob upload'}
-  const start = await repo.transport.request({method: 'POST', path: `/v2/${repo.repository}/blobs/uploads/`, scopes: push, expect: [202], context})
-  await drain(start.body)
-  let location = headerValue(start.headers.location)
-  if (!location) throw new RegistryError(`blob upload ${repo.name}: the registry gave no upload location`, {code: 'BAD_RESPONSE'})
-  let url = new URL(location, start.url)
-  const minChunk = Number(headerValue(start.headers['oci-chunk-min-length']))
-  const chunkSize = Math.max(options.chunkSize ?? 0, Number.isFinite(minChunk) ? minChunk : 0)
-  if (!chunkSize || size <= chunkSize) {
-    url.searchParams.set('digest', digest)
-    const done = await repo.transport.request({
-      method: 'PUT',
-      path: url.toString(),
-      scopes: push,
-      headers: {'content-type': 'application/octet-stream', 'content-length': String(size)},
-      body: () => data,
-      retry: false,
-      expect: [201, 204],
-      context,
-    })
-    await drain(done.body)
-    return
-  }
-  let offset = 0
-  for await (const chunk of chunks(data, chunkSize)) {
-    const res = await repo.transport.request({
-      method: 'PATCH',
-      path: url.toString(),
-      scopes: push,
-      headers: {'content-type': 'application/octet-stream', 'content-length': String(chunk.length), 'content-range': `${offset}-${offset + chunk.length - 1}`},
-      body: chunk,
-      expect: [202],
-      context,
-    })
-    await drain(res.body)
-    offset += chunk.length
-    location = headerValue(res.headers.location) ?? url.toString()
-    url = new URL(location, res.url)
-  }
-  url.searchParams.set('digest', digest)
-  const done = await repo.transport.request({method: 'PUT', path: url.toString(), scopes: push, headers: {'content-length': '0'}, body: Buffer.alloc(0), expect: [201, 204], context})
-  await drain(done.body)
-}
-
-/** chunks regroups a stream into buffers of exactly `size` bytes (the last may be shorter). */
-async function* chunks(data: Readable, size: number): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = []
-  let have = 0
-  for await (const piece of data) {
-    let buf = piece as Buffer
-    while (buf.length > 0) {
-      const take = Math.min(size - have, buf.length)
-      parts.push(buf.subarray(0, take))
-      have += take
-      buf = buf.subarray(take)
-      if (have === size) {
-        yield Buffer.concat(parts)
-        parts = []
-        have = 0
-      }
-    }
-  }
-  if (have > 0) yield Buffer.concat(parts)
 }
 
 /** catalog lists every repository of a registry, following `Link: rel="next"`. */

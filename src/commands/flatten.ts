@@ -1,0 +1,64 @@
+import {Args, Flags} from '@oclif/core'
+import {OcitoolCommand} from '../lib/cli/command.js'
+import * as flags from '../lib/cli/flags.js'
+import {progressRenderer, type ProgressMode} from '../lib/cli/progress.js'
+import {UsageError} from '../lib/errors.js'
+import type {CopyResult} from '../lib/ops/copy.js'
+import * as ops from '../lib/ops/flatten.js'
+import {parseLocation} from '../lib/stores/location.js'
+
+export default class Flatten extends OcitoolCommand {
+  static override summary = "Squash an image's layers into one and push the result, or write its filesystem and config to files"
+  static override description = `Each image (every platform of an index, or the --platform ones) gets one layer holding its applied filesystem: later layers win, whiteouts are applied, hard links and symlinks kept. The config keeps everything but rootfs (one diff id) and history (one "ocitool flatten" entry, created at --created, else SOURCE_DATE_EPOCH, else the image's own created time).
+The local form (for build systems, as containerregistry's flattener): --tarball FILE (a docker archive, or any oci:, oci-archive:, docker-archive:, dir: location) --filesystem OUT.tar [--metadata OUT.json] writes the filesystem as a tar and the config as JSON; the files appear only when complete.`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> registry.example.com/app:1 --tag registry.example.com/app:1-flat',
+    '<%= config.bin %> <%= command.id %> --tarball image.tar --filesystem rootfs.tar --metadata config.json',
+  ]
+  static override enableJsonFlag = true
+  static override args = {image: Args.string({description: 'image (or index) to flatten'})}
+  static override flags = {
+    tag: Flags.string({char: 't', description: 'where to push the result', exclusive: ['tarball']}),
+    platform: Flags.string({description: 'flatten only these platforms of an index (the others are kept): os/arch[/variant], a comma list, or "all"', helpValue: 'P[,P...]|all'}),
+    compression: Flags.string({description: 'compression of the new layer', options: ['gzip', 'zstd', 'none'], default: 'gzip'}),
+    'compression-level': Flags.integer({description: 'compression level (gzip default 1: fastest)'}),
+    created: Flags.string({description: 'created time of the history entry (default SOURCE_DATE_EPOCH, else the image\'s)'}),
+    tarball: Flags.string({description: 'local form: the image to read (a docker archive)', dependsOn: ['filesystem'], helpGroup: 'LOCAL'}),
+    filesystem: Flags.string({description: 'local form: write the flattened filesystem (a tar) here', dependsOn: ['tarball'], helpGroup: 'LOCAL'}),
+    metadata: Flags.string({description: 'local form: write the image config (JSON) here', dependsOn: ['tarball'], helpGroup: 'LOCAL'}),
+    jobs: flags.jobs,
+    progress: flags.progress,
+  }
+
+  async run(): Promise<CopyResult | ops.FlattenToFilesResult> {
+    const {args, flags: f} = await this.parseCommand(Flatten)
+    if (f.tarball !== undefined) {
+      if (args.image !== undefined) throw new UsageError('IMAGE and --tarball are two forms; give one')
+      const src = /^(oci|oci-archive|docker-archive|dir|docker):/.test(f.tarball) ? parseLocation(f.tarball) : parseLocation(`docker-archive:${f.tarball}`)
+      const platforms = flags.platformsFrom(f)
+      if (platforms === 'all' || (platforms && platforms.length > 1)) throw new UsageError('the local form flattens one image: --platform names one')
+      return ops.flattenToFiles(src, f.filesystem!, f.metadata, {...this.remoteOptions(), platform: platforms?.[0]})
+    }
+    if (args.image === undefined || f.tag === undefined) throw new UsageError('flatten needs IMAGE and --tag (or --tarball and --filesystem)')
+    const src = parseLocation(args.image)
+    const dst = parseLocation(f.tag)
+    const progress = await progressRenderer((this.jsonEnabled() ? 'none' : f.progress) as ProgressMode, 'flattening')
+    let ok = false
+    try {
+      const result = await ops.flattenImage(src, dst, {
+        ...this.remoteOptions(),
+        platforms: flags.platformsFrom(f),
+        compression: f.compression as 'gzip' | 'zstd' | 'none',
+        level: f['compression-level'],
+        created: f.created,
+        jobs: f.jobs,
+        onEvent: progress.onEvent,
+      })
+      ok = true
+      for (const im of result.images) this.log(im.reference)
+      return result
+    } finally {
+      progress.stop(ok)
+    }
+  }
+}
