@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core'
 import {OcitoolCommand} from '../lib/cli/command.js'
 import * as flags from '../lib/cli/flags.js'
-import {progressRenderer, type ProgressMode} from '../lib/cli/progress.js'
 import {UsageError} from '../lib/errors.js'
 import * as ops from '../lib/ops/append.js'
 import type {CopyResult} from '../lib/ops/copy.js'
@@ -39,10 +38,8 @@ When the new tag is in the base's registry, no base layer moves: they are found 
     const tag = parseLocation(f['new-tag'])
     if (tag.kind !== 'registry') throw new UsageError(`--new-tag ${f['new-tag']}: a registry reference (use --output for a tarball)`)
     const dst: Location = f.output ? {kind: 'docker-archive', path: f.output, ref: tag.ref.toString()} : tag
-    const progress = await progressRenderer((this.jsonEnabled() ? 'none' : f.progress) as ProgressMode, 'appending')
-    let ok = false
-    try {
-      const result = await ops.append(f.base ? parseLocation(f.base) : undefined, f['new-layer'], dst, {
+    const result = await this.withProgress(f.progress, 'appending', (onEvent) =>
+      ops.append(f.base ? parseLocation(f.base) : undefined, f['new-layer'], dst, {
         ...this.remoteOptions(),
         ociEmptyBase: f['oci-empty-base'],
         setBaseImageAnnotations: f['set-base-image-annotations'],
@@ -52,13 +49,9 @@ When the new tag is in the base's registry, no base layer moves: they are found 
         mtime: f.mtime,
         created: f.created,
         jobs: f.jobs,
-        onEvent: progress.onEvent,
-      })
-      ok = true
-      for (const im of result.images) this.log(im.reference)
-      return result
-    } finally {
-      progress.stop(ok)
-    }
+        onEvent,
+      }))
+    for (const im of result.images) this.log(im.reference)
+    return result
   }
 }

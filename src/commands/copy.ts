@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {OcitoolCommand} from '../lib/cli/command.js'
 import * as flags from '../lib/cli/flags.js'
-import {progressRenderer, type ProgressMode} from '../lib/cli/progress.js'
 import * as ops from '../lib/ops/copy.js'
 import {parseLocation} from '../lib/stores/location.js'
 
@@ -32,10 +31,8 @@ Each blob moves once, concurrently and verified; blobs the destination has are s
 
   async run(): Promise<ops.CopyResult> {
     const {args, flags: f} = await this.parseCommand(Copy)
-    const progress = await progressRenderer((this.jsonEnabled() ? 'none' : f.progress) as ProgressMode, 'copying')
-    let ok = false
-    try {
-      const result = await ops.copy(parseLocation(args.src), parseLocation(args.dst), {
+    const result = await this.withProgress(f.progress, 'copying', (onEvent) =>
+      ops.copy(parseLocation(args.src), parseLocation(args.dst), {
         ...this.remoteOptions(),
         allTags: f['all-tags'],
         jobs: f.jobs,
@@ -44,14 +41,10 @@ Each blob moves once, concurrently and verified; blobs the destination has are s
         asIndex: f['as-index'],
         allowNondistributable: f['allow-nondistributable-artifacts'],
         chunkSize: f['chunk-size'],
-        onEvent: progress.onEvent,
-      })
-      ok = true
-      if (result.foreignLayers > 0) this.warnLine(`${result.foreignLayers} foreign layer(s) left where they are (--allow-nondistributable-artifacts copies them)`)
-      for (const im of result.images) this.log(im.reference)
-      return result
-    } finally {
-      progress.stop(ok)
-    }
+        onEvent,
+      }))
+    if (result.foreignLayers > 0) this.warnLine(`${result.foreignLayers} foreign layer(s) left where they are (--allow-nondistributable-artifacts copies them)`)
+    for (const im of result.images) this.log(im.reference)
+    return result
   }
 }

@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {OcitoolCommand} from '../lib/cli/command.js'
 import * as flags from '../lib/cli/flags.js'
-import {progressRenderer, type ProgressMode} from '../lib/cli/progress.js'
 import {UsageError} from '../lib/errors.js'
 import type {CopyResult} from '../lib/ops/copy.js'
 import * as ops from '../lib/ops/flatten.js'
@@ -42,23 +41,17 @@ The local form (for build systems, as containerregistry's flattener): --tarball 
     if (args.image === undefined || f.tag === undefined) throw new UsageError('flatten needs IMAGE and --tag (or --tarball and --filesystem)')
     const src = parseLocation(args.image)
     const dst = parseLocation(f.tag)
-    const progress = await progressRenderer((this.jsonEnabled() ? 'none' : f.progress) as ProgressMode, 'flattening')
-    let ok = false
-    try {
-      const result = await ops.flattenImage(src, dst, {
+    const result = await this.withProgress(f.progress, 'flattening', (onEvent) =>
+      ops.flattenImage(src, dst, {
         ...this.remoteOptions(),
         platforms: flags.platformsFrom(f),
         compression: f.compression as 'gzip' | 'zstd' | 'none',
         level: f['compression-level'],
         created: f.created,
         jobs: f.jobs,
-        onEvent: progress.onEvent,
-      })
-      ok = true
-      for (const im of result.images) this.log(im.reference)
-      return result
-    } finally {
-      progress.stop(ok)
-    }
+        onEvent,
+      }))
+    for (const im of result.images) this.log(im.reference)
+    return result
   }
 }

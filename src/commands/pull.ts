@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core'
 import {OcitoolCommand} from '../lib/cli/command.js'
 import * as flags from '../lib/cli/flags.js'
-import {progressRenderer, type ProgressMode} from '../lib/cli/progress.js'
 import {UsageError} from '../lib/errors.js'
 import * as ops from '../lib/ops/copy.js'
 import {type Location, parseLocation} from '../lib/stores/location.js'
@@ -36,10 +35,8 @@ A docker tarball holds single images: an index is resolved to --platform (linux/
     const images = positional.slice(0, -1).map((s) => parseLocation(s))
     const dst: Location =
       f.format === 'oci' ? {kind: 'oci', path} : {kind: 'docker-archive', path, ...(f.format === 'legacy' ? {legacy: true} : {})}
-    const progress = await progressRenderer((this.jsonEnabled() ? 'none' : f.progress) as ProgressMode, 'pulling')
-    let ok = false
-    try {
-      const result = await ops.copy(images, dst, {
+    const result = await this.withProgress(f.progress, 'pulling', (onEvent) =>
+      ops.copy(images, dst, {
         ...this.remoteOptions(),
         jobs: f.jobs,
         platforms: flags.platformsFrom(f),
@@ -47,13 +44,9 @@ A docker tarball holds single images: an index is resolved to --platform (linux/
         allowNondistributable: f['allow-nondistributable-artifacts'],
         cachePath: f['cache-path'],
         annotateRef: f['annotate-ref'] ? 'full' : 'tag',
-        onEvent: progress.onEvent,
-      })
-      ok = true
-      if (path !== '-') for (const im of result.images) this.log(im.reference)
-      return result
-    } finally {
-      progress.stop(ok)
-    }
+        onEvent,
+      }))
+    if (path !== '-') for (const im of result.images) this.log(im.reference)
+    return result
   }
 }

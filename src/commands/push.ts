@@ -2,7 +2,6 @@ import {Flags} from '@oclif/core'
 import {writeFile} from 'node:fs/promises'
 import {OcitoolCommand} from '../lib/cli/command.js'
 import * as flags from '../lib/cli/flags.js'
-import {progressRenderer, type ProgressMode} from '../lib/cli/progress.js'
 import {UsageError} from '../lib/errors.js'
 import {parseReference} from '../lib/name/reference.js'
 import * as ops from '../lib/ops/push.js'
@@ -40,18 +39,12 @@ For build systems (containerregistry's pusher): --config FILE --layer FILE... [-
     const image = await ops.stamp(positional.at(-1)!, f['stamp-info-file'] ?? [])
     const dst = parseReference(image)
     const input = loose ? {config: f.config!, layers: f.layer ?? [], manifest: f.manifest, oci: f.oci} : positional[0]
-    const progress = await progressRenderer((this.jsonEnabled() ? 'none' : f.progress) as ProgressMode, 'pushing')
-    let ok = false
-    try {
-      const result = await ops.push(input, dst, {...this.remoteOptions(), index: f.index, jobs: f.jobs, chunkSize: f['chunk-size'], onEvent: progress.onEvent})
-      ok = true
-      const refs = result.images.map((im) => im.reference)
-      if (f['image-refs']) await writeFile(f['image-refs'], refs.map((r) => `${r}\n`).join(''))
-      for (const r of refs) this.log(r)
-      return result
-    } finally {
-      progress.stop(ok)
-    }
+    const result = await this.withProgress(f.progress, 'pushing', (onEvent) =>
+      ops.push(input, dst, {...this.remoteOptions(), index: f.index, jobs: f.jobs, chunkSize: f['chunk-size'], onEvent}))
+    const refs = result.images.map((im) => im.reference)
+    if (f['image-refs']) await writeFile(f['image-refs'], refs.map((r) => `${r}\n`).join(''))
+    for (const r of refs) this.log(r)
+    return result
   }
 }
 

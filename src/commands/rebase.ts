@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {OcitoolCommand} from '../lib/cli/command.js'
 import * as flags from '../lib/cli/flags.js'
-import {progressRenderer, type ProgressMode} from '../lib/cli/progress.js'
 import type {CopyResult} from '../lib/ops/copy.js'
 import * as ops from '../lib/ops/rebase.js'
 import {parseLocation} from '../lib/stores/location.js'
@@ -27,22 +26,16 @@ An index is rebased per platform (each on the bases' image for that platform), o
 
   async run(): Promise<CopyResult> {
     const {args, flags: f} = await this.parseCommand(Rebase)
-    const progress = await progressRenderer((this.jsonEnabled() ? 'none' : f.progress) as ProgressMode, 'rebasing')
-    let ok = false
-    try {
-      const result = await ops.rebase(parseLocation(args.image), parseLocation(f.tag), {
+    const result = await this.withProgress(f.progress, 'rebasing', (onEvent) =>
+      ops.rebase(parseLocation(args.image), parseLocation(f.tag), {
         ...this.remoteOptions(),
         oldBase: f['old-base'] === undefined ? undefined : parseLocation(f['old-base']),
         newBase: f['new-base'] === undefined ? undefined : parseLocation(f['new-base']),
         platforms: flags.platformsFrom(f),
         jobs: f.jobs,
-        onEvent: progress.onEvent,
-      })
-      ok = true
-      for (const im of result.images) this.log(im.reference)
-      return result
-    } finally {
-      progress.stop(ok)
-    }
+        onEvent,
+      }))
+    for (const im of result.images) this.log(im.reference)
+    return result
   }
 }

@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {OcitoolCommand} from '../../lib/cli/command.js'
 import * as flags from '../../lib/cli/flags.js'
-import {progressRenderer, type ProgressMode} from '../../lib/cli/progress.js'
 import type {CopyResult} from '../../lib/ops/copy.js'
 import * as ops from '../../lib/ops/index-image.js'
 import {parseLocation} from '../../lib/stores/location.js'
@@ -26,20 +25,15 @@ Without BASE the index starts empty: an OCI image index, or a Docker manifest li
 
   async run(): Promise<CopyResult> {
     const {args, flags: f} = await this.parseCommand(IndexAppend)
-    const progress = await progressRenderer((this.jsonEnabled() ? 'none' : f.progress) as ProgressMode, 'pushing index')
-    let ok = false
-    try {
-      const result = await ops.indexAppend(args.base === undefined ? undefined : parseLocation(args.base), f.manifest.map(parseLocation), parseLocation(f.tag), {
+    const result = await this.withProgress(f.progress, 'pushing index', (onEvent) =>
+      ops.indexAppend(args.base === undefined ? undefined : parseLocation(args.base), f.manifest.map(parseLocation), parseLocation(f.tag), {
         ...this.remoteOptions(),
         dockerEmptyBase: f['docker-empty-base'],
         jobs: f.jobs,
-        onEvent: progress.onEvent,
-      })
-      ok = true
-      for (const im of result.images) this.log(im.reference)
-      return result
-    } finally {
-      progress.stop(ok)
-    }
+        onEvent,
+      }),
+    )
+    for (const im of result.images) this.log(im.reference)
+    return result
   }
 }

@@ -8,7 +8,9 @@ import {Command, Flags, type Interfaces} from '@oclif/core'
 import {ExitCode, isOcitoolError} from '../errors.js'
 import type {Keychain} from '../auth/types.js'
 import type {RemoteOptions} from '../remote/session.js'
+import type {TransferEvent} from '../transfer/engine.js'
 import {buildKeychain} from './keychain.js'
+import type {ProgressMode} from './progress.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof OcitoolCommand)['baseFlags'] & T['flags']>
 
@@ -84,6 +86,23 @@ export abstract class OcitoolCommand extends Command {
       warn: (m) => this.warnLine(m),
       signal: this.abort.signal,
       userAgent: `ocitool/${this.config.version}`,
+    }
+  }
+
+  /**
+   * withProgress runs a transfer with progress on stderr as --progress asks (silent under
+   * --json), and stops the spinner however the transfer ends.
+   */
+  protected async withProgress<T>(mode: string | undefined, label: string, fn: (onEvent: (e: TransferEvent) => void) => Promise<T>): Promise<T> {
+    const {progressRenderer} = await import('./progress.js')
+    const progress = await progressRenderer((this.jsonEnabled() ? 'none' : (mode ?? 'auto')) as ProgressMode, label)
+    let ok = false
+    try {
+      const result = await fn(progress.onEvent)
+      ok = true
+      return result
+    } finally {
+      progress.stop(ok)
     }
   }
 

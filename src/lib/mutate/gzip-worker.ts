@@ -14,7 +14,7 @@ import {Worker} from 'node:worker_threads'
 
 /**
  * WORKER_SOURCE receives `{id, data: Uint8Array, level}` (data transferred, not copied) and
- * answers `{id, data}` with the gzip member, or `{id, error}`.
+ * answers `{id, data, piece}` with the gzip member and the piece given back, or `{id, error}`.
  */
 const WORKER_SOURCE = `
 const {parentPort} = require('node:worker_threads')
@@ -25,21 +25,32 @@ parentPort.on('message', (job) => {
     const out = zlib.gzipSync(input, {level: job.level, windowBits: 15, memLevel: 8, chunkSize: 1024 * 1024})
     // transfer only a buffer this worker owns whole (never a slice of Node's shared pool)
     const own = out.byteOffset === 0 && out.byteLength === out.buffer.byteLength ? out : new Uint8Array(out)
-    parentPort.postMessage({id: job.id, data: own}, [own.buffer])
+    // the piece goes back too, so the main thread can fill it again instead of allocating
+    parentPort.postMessage({id: job.id, data: own, piece: job.data}, [own.buffer, job.data.buffer])
   } catch (e) {
     parentPort.postMessage({id: job.id, error: String((e && e.message) || e)})
   }
 })
 `
 
+/** Compressed is one piece's gzip member, and the piece itself, given back for reuse. */
+export interface Compressed {
+  member: Buffer
+  piece: Buffer
+}
+
 interface Job {
-  resolve: (b: Buffer) => void
+  resolve: (c: Compressed) => void
   reject: (e: Error) => void
 }
 
 interface Slot {
   worker: Worker
   pending: number
+}
+
+function view(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength)
 }
 
 /** GzipPool compresses pieces on `size` worker threads; `compress` resolves to one gzip member. */
@@ -60,13 +71,16 @@ export class GzipPool {
   private start(): Slot {
     const worker = new Worker(WORKER_SOURCE, {eval: true, execArgv: [], stdout: false, stderr: false})
     const slot: Slot = {worker, pending: 0}
-    worker.on('message', (m: {id: number; data?: Uint8Array; error?: string}) => {
+    worker.on('message', (m: {id: number; data?: Uint8Array; piece?: Uint8Array; error?: string}) => {
       const job = this.jobs.get(m.id)
       if (!job) return
       this.jobs.delete(m.id)
       slot.pending--
-      if (m.error !== undefined || m.data === undefined) job.reject(new Error(`gzip worker: ${m.error ?? 'no output'}`))
-      else job.resolve(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength))
+      if (m.error !== undefined || m.data === undefined || m.piece === undefined) {
+        job.reject(new Error(`gzip worker: ${m.error ?? 'no output'}`))
+      } else {
+        job.resolve({member: view(m.data), piece: view(m.piece)})
+      }
     })
     worker.on('error', (e) => this.fail(e))
     worker.on('exit', (code) => {
@@ -83,16 +97,17 @@ export class GzipPool {
 
   /**
    * compress gzips one piece into a complete member. The piece's ArrayBuffer is transferred
-   * to a worker: the caller must own it whole (`Buffer.allocUnsafeSlow`) and not touch it again.
+   * to a worker: the caller must own it whole (`Buffer.allocUnsafeSlow`) and not touch it
+   * until it comes back with the member.
    */
-  compress(piece: Uint8Array): Promise<Buffer> {
+  compress(piece: Uint8Array): Promise<Compressed> {
     if (this.failure) return Promise.reject(this.failure)
     if (this.closed) return Promise.reject(new Error('gzip pool is closed'))
     // the least busy worker; ties go to the first, so pieces alternate between idle workers
     let slot = this.slots[0]
     for (const s of this.slots) if (s.pending < slot.pending) slot = s
     const id = this.nextId++
-    const result = new Promise<Buffer>((resolve, reject) => this.jobs.set(id, {resolve, reject}))
+    const result = new Promise<Compressed>((resolve, reject) => this.jobs.set(id, {resolve, reject}))
     slot.pending++
     slot.worker.postMessage({id, data: piece, level: this.level}, [piece.buffer as ArrayBuffer])
     return result

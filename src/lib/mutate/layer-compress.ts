@@ -18,7 +18,7 @@ import {promisify} from 'node:util'
 import * as zlib from 'node:zlib'
 
 import {OcitoolError, UsageError} from '../errors.js'
-import {GzipPool} from './gzip-worker.js'
+import {type Compressed, GzipPool} from './gzip-worker.js'
 
 const MiB = 1024 * 1024
 const gzipAsync = promisify(zlib.gzip) as (buf: Buffer, options: zlib.ZlibOptions) => Promise<Buffer>
@@ -49,7 +49,9 @@ export class GzipEncoder extends Transform {
   private total = 0
   private held: Buffer[] = []
   private pool: GzipPool | undefined
-  private readonly queue: Promise<Buffer>[] = []
+  private readonly queue: Promise<Compressed>[] = []
+  /** pieces the workers gave back, to fill again */
+  private free: Buffer[] = []
 
   constructor(options: GzipEncoderOptions) {
     super({writableHighWaterMark: MiB, readableHighWaterMark: 4 * MiB})
@@ -75,6 +77,7 @@ export class GzipEncoder extends Transform {
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
     const pool = this.pool
     this.held = []
+    this.free = []
     this.piece = undefined
     if (pool === undefined) cb(err)
     else pool.close().then(() => cb(err), () => cb(err))
@@ -85,7 +88,7 @@ export class GzipEncoder extends Transform {
     while (off < chunk.length) {
       if (this.piece === undefined) {
         // a buffer of its own (never the shared pool): it is transferred to a worker
-        this.piece = Buffer.allocUnsafeSlow(this.memberSize)
+        this.piece = this.free.pop() ?? Buffer.allocUnsafeSlow(this.memberSize)
         this.fill = 0
       }
       const n = Math.min(this.memberSize - this.fill, chunk.length - off)
@@ -116,7 +119,13 @@ export class GzipEncoder extends Transform {
     member.catch(() => {}) // awaited in order below; a rejection must not go unhandled meanwhile
     this.queue.push(member)
     // two pieces per worker: one compressing, one waiting, so a worker never idles on us
-    while (this.queue.length > 2 * this.workers) this.push(await this.queue.shift()!)
+    while (this.queue.length > 2 * this.workers) await this.emitNext()
+  }
+
+  private async emitNext(): Promise<void> {
+    const {member, piece} = await this.queue.shift()!
+    if (piece.byteOffset === 0 && piece.byteLength === this.memberSize && piece.buffer.byteLength === this.memberSize) this.free.push(piece)
+    this.push(member)
   }
 
   private async finish(): Promise<void> {
@@ -129,7 +138,8 @@ export class GzipEncoder extends Transform {
     }
     if (this.piece !== undefined && this.fill > 0) await this.submit(this.piece.subarray(0, this.fill))
     this.piece = undefined
-    while (this.queue.length > 0) this.push(await this.queue.shift()!)
+    while (this.queue.length > 0) await this.emitNext()
+    this.free = []
     await this.pool.close()
   }
 }
