@@ -137,6 +137,17 @@ describe('copy', () => {
     assert.equal(events.at(-1).ok, true)
   })
 
+  it('--chunk-size uploads in PATCH chunks with Content-Range and keeps the digest', async () => {
+    const mark = b.requests().length
+    const r = await runCli(['copy', `${a.host}/src/docker:v1`, `${b.host}/chunked/docker:v1`, '--chunk-size', '300'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(await rawDigest(b, 'chunked/docker:v1'), docker.manifestDigest)
+    const patches = b.requests().slice(mark).filter((q) => q.method === 'PATCH')
+    const biggest = Math.max(...docker.images[0].layerDigests.map((d) => docker.images[0].blobs.get(d)!.length))
+    assert.ok(patches.length >= Math.ceil(biggest / 300), `${patches.length} PATCH requests`)
+    assert.ok(patches.every((q) => q.status === 202))
+  })
+
   it('a missing source is exit 3 and writes nothing at the destination', async () => {
     const r = await runCli(['copy', `${a.host}/src/nope:v1`, `${b.host}/dst/nope:v1`])
     assert.equal(r.code, 3)
