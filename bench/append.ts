@@ -58,7 +58,7 @@ try {
   const list = join(work, 'files.txt')
   await writeFile(list, (await pickFiles(targetMiB)).join('\n'))
   const tar = join(work, 'layer.tar')
-  await timed('tar', ['cf', tar, '-P', '-T', list])
+  await timed('tar', ['cf', tar, '-T', list])
   const tarMiB = (await stat(tar)).size / 1024 / 1024
   await pushFixture(reg, 'bench/base:v1', 'oci', 'bench-append')
   const rows: Array<Record<string, string>> = []

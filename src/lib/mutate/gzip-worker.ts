@@ -22,16 +22,27 @@ const zlib = require('node:zlib')
 parentPort.on('message', (job) => {
   try {
     const input = Buffer.from(job.data.buffer, job.data.byteOffset, job.data.byteLength)
-    const out = zlib.gzipSync(input, {level: job.level, windowBits: 15, memLevel: 8, chunkSize: 1024 * 1024})
-    // transfer only a buffer this worker owns whole (never a slice of Node's shared pool)
-    const own = out.byteOffset === 0 && out.byteLength === out.buffer.byteLength ? out : new Uint8Array(out)
-    // the piece goes back too, so the main thread can fill it again instead of allocating
+    // room for the whole member in one buffer (above deflate's bound), so the worker keeps no
+    // garbage; at least 64 KiB, so it never comes from Node's shared 8 KiB pool
+    const room = Math.max(65536, input.length + (input.length >> 3) + 1024)
+    const out = zlib.gzipSync(input, {level: job.level, windowBits: 15, memLevel: 8, chunkSize: room})
+    // transfer only a buffer this worker owns whole: that one buffer, or a concatenation
+    const whole = out.byteOffset === 0 && out.byteLength === out.buffer.byteLength
+    const own = whole || out.buffer.byteLength === room ? out : new Uint8Array(out)
+    // the piece goes back too, so the main thread fills it again instead of allocating another
     parentPort.postMessage({id: job.id, data: own, piece: job.data}, [own.buffer, job.data.buffer])
   } catch (e) {
     parentPort.postMessage({id: job.id, error: String((e && e.message) || e)})
   }
 })
 `
+
+let live = 0
+
+/** liveGzipWorkers is how many worker threads are running now (for tests: none may outlive a layer). */
+export function liveGzipWorkers(): number {
+  return live
+}
 
 /** Compressed is one piece's gzip member, and the piece itself, given back for reuse. */
 export interface Compressed {
@@ -71,6 +82,7 @@ export class GzipPool {
   private start(): Slot {
     const worker = new Worker(WORKER_SOURCE, {eval: true, execArgv: [], stdout: false, stderr: false})
     const slot: Slot = {worker, pending: 0}
+    live++
     worker.on('message', (m: {id: number; data?: Uint8Array; piece?: Uint8Array; error?: string}) => {
       const job = this.jobs.get(m.id)
       if (!job) return
@@ -84,6 +96,7 @@ export class GzipPool {
     })
     worker.on('error', (e) => this.fail(e))
     worker.on('exit', (code) => {
+      live--
       if (!this.closed) this.fail(new Error(`gzip worker exited unexpectedly (status ${code})`))
     })
     return slot

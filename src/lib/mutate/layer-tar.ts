@@ -9,7 +9,8 @@
  * headers, an archive that ends at a header boundary without end-of-archive blocks, and
  * anything after two zero blocks. A zero block followed by a non-zero one is refused, as Go
  * does. Symbolic link targets may point anywhere (they resolve inside the container); hard
- * link targets must stay inside the root, like names.
+ * link targets must stay inside the root, like names. Absolute names (`tar -P`) are accepted,
+ * relative to the root, with one warning per layer.
  */
 import {Transform, type TransformCallback} from 'node:stream'
 
@@ -31,9 +32,12 @@ const COALESCE = 1024 * 1024
 /** Long names, long link names and PAX records larger than this are refused as corrupt. */
 const MAX_META = 1024 * 1024
 
-/** escapesRoot is true when a tar path, normalised, is absolute or climbs above the root. */
+/**
+ * escapesRoot is true when a tar path, normalised, climbs above the root: `../x`, `a/../../x`,
+ * `/../x`. A leading `/` names the root, as Docker, containerd and GNU tar read it (they
+ * extract `/usr/x` to `<root>/usr/x`), so `/usr/x` stays inside; climbing above `/` does not.
+ */
 export function escapesRoot(name: string): boolean {
-  if (name.startsWith('/')) return true
   let depth = 0
   for (const seg of name.split('/')) {
     if (seg === '' || seg === '.') continue
@@ -65,7 +69,12 @@ export class TarCheck extends Transform {
   /** 0: reading entries; 1: after one zero block; 2: after the end-of-archive marker */
   private zeros = 0
 
-  constructor(private readonly what: string) {
+  private warnedAbsolute = false
+
+  constructor(
+    private readonly what: string,
+    private readonly warn?: (message: string) => void,
+  ) {
     super({highWaterMark: COALESCE})
   }
 
@@ -176,6 +185,10 @@ export class TarCheck extends Transform {
       throw new UsageError(`${this.what}: entry ${JSON.stringify(h.name)} is a hard link to ${JSON.stringify(h.linkname)}, outside the root`, {
         code: 'UNSAFE_ENTRY',
       })
+    }
+    if (!this.warnedAbsolute && h.name.startsWith('/')) {
+      this.warnedAbsolute = true
+      this.warn?.(`${this.what}: entries have absolute names (${JSON.stringify(h.name)}); they extract relative to the root`)
     }
     this.skip = bodySize(h)
   }

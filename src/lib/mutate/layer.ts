@@ -124,7 +124,10 @@ async function openInput(input: string, what: string, options: LayerInputOptions
   }
   if (st.isDirectory()) {
     const mtime = options.mtime ?? sourceDateEpoch() ?? 0
-    if (!Number.isInteger(mtime) || mtime < 0) throw new UsageError(`${what}: mtime must be a whole number of seconds, got ${mtime}`)
+    // tar-stream writes mtimes as 32-bit seconds
+    if (!Number.isInteger(mtime) || mtime < 0 || mtime > 0x7fffffff) {
+      throw new UsageError(`${what}: mtime must be a whole number of seconds from 0 to ${0x7fffffff}, got ${mtime}`)
+    }
     const {uid, gid} = options.ownership ?? {uid: 0, gid: 0}
     return {stream: packDir(input, {mtime, uid, gid, warn: options.warn, signal: options.signal, what}), directory: true}
   }
@@ -147,6 +150,10 @@ async function sniff(stream: Readable, n: number): Promise<{head: Buffer; stream
       parts.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
       have += chunk.length
       continue
+    }
+    if (stream.readableEnded) {
+      ended = true
+      break
     }
     await new Promise<void>((resolve, reject) => {
       const done = (e?: Error) => {
@@ -261,6 +268,7 @@ export async function prepareLayer(input: string, options: LayerInputOptions): P
 
   let decompress: Duplex | undefined
   let decompressError: Error | undefined
+  let encoder: GzipEncoder | undefined
   try {
     let source = opened.stream
     let found: FileCompression = 'none'
@@ -271,14 +279,14 @@ export async function prepareLayer(input: string, options: LayerInputOptions): P
     }
     const keep = found === compression && compression !== 'none'
     const out = new Output(fh, compression !== 'none')
-    const check = new TarCheck(what)
+    const check = new TarCheck(what, options.warn)
     decompress = decoder(found, what)
     decompress?.once('error', (e) => (decompressError = e))
     const stages: (Readable | Writable | Duplex)[] = [source]
     if (keep) stages.push(keepTap(out))
     if (decompress) stages.push(decompress)
     stages.push(check)
-    if (!keep && compression === 'gzip') stages.push(new GzipEncoder({level, ...options.gzip}))
+    if (!keep && compression === 'gzip') stages.push((encoder = new GzipEncoder({level, ...options.gzip})))
     if (!keep && compression === 'zstd') stages.push(zstdEncoder(level, what))
     stages.push(keep ? discard() : fileSink(out))
     await run(stages, options.signal)
@@ -292,6 +300,8 @@ export async function prepareLayer(input: string, options: LayerInputOptions): P
     }
   } catch (e) {
     opened.stream.destroy()
+    // its worker threads have stopped once it closed: none outlives a failed layer
+    if (encoder !== undefined && !encoder.closed) await new Promise((resolve) => encoder!.destroy().once('close', resolve))
     await fh.close().catch(() => {})
     await cleanup()
     throw explain(e, what, decompressError, options.signal)

@@ -14,6 +14,7 @@ import {ExitCode, isOcitoolError} from '../../../src/lib/errors.js'
 import {MediaType} from '../../../src/lib/oci/media-types.js'
 import {type LayerInputOptions, type PreparedLayer, prepareLayer} from '../../../src/lib/mutate/layer.js'
 import {escapesRoot} from '../../../src/lib/mutate/layer-tar.js'
+import {GzipPool, liveGzipWorkers} from '../../../src/lib/mutate/gzip-worker.js'
 
 const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`
 
@@ -265,13 +266,21 @@ describe('prepareLayer: large layers (parallel gzip members)', () => {
     assert.equal(l.desc.size, blob.length)
     assert.deepEqual(zlib.gunzipSync(blob), big)
     assert.deepEqual(execFileSync('gzip', ['-dc', fileOf(l)], {maxBuffer: 64 * 1024 * 1024}), big)
-    // the last member holds what follows the last 4 MiB boundary (its ISIZE trailer), so there are several
-    assert.equal(blob.readUInt32LE(blob.length - 4), big.length % (4 * 1024 * 1024) || 4 * 1024 * 1024)
+    // the last member holds what follows the last 1 MiB boundary (its ISIZE trailer), so there are several
+    assert.equal(blob.readUInt32LE(blob.length - 4), big.length % (1024 * 1024) || 1024 * 1024)
     // the same bytes give the same blob: members are cut at fixed offsets of the tar
     const again = await prepare(work('big.tar'), {gzip: {workers: 3}})
     assert.equal(again.desc.digest, l.desc.digest)
+    assert.equal(liveGzipWorkers(), 0)
     await l.cleanup()
     await again.cleanup()
+  })
+
+  it('an escaping entry after the workers started: the error, no temporary file, no worker left running', async () => {
+    const evil = Buffer.concat([big.subarray(0, big.length - 1024), await tarOf([{name: '../evil', body: 'x'}])])
+    writeFileSync(work('big-evil.tar'), evil)
+    await expectUsage(work('big-evil.tar'), /big-evil\.tar: entry "\.\.\/evil" escapes the root$/)
+    assert.equal(liveGzipWorkers(), 0)
   })
 
   it('below the threshold: one member', async () => {
@@ -456,8 +465,8 @@ describe('prepareLayer: bad inputs', () => {
   })
 
   it('an absolute path, a PAX path and a hard link escaping the root', async () => {
-    writeFileSync(work('abs.tar'), await tarOf([{name: '/etc/passwd', body: 'root::0:0'}]))
-    await expectUsage(work('abs.tar'), /: entry "\/etc\/passwd" escapes the root$/)
+    writeFileSync(work('abs.tar'), await tarOf([{name: '/etc/passwd', body: 'root::0:0'}, {name: '/../../etc/shadow', body: 'x'}]))
+    await expectUsage(work('abs.tar'), /: entry "\/\.\.\/\.\.\/etc\/shadow" escapes the root$/)
     writeFileSync(work('pax.tar'), await tarOf([{name: 'innocent', pax: {path: 'x/../../../etc/shadow'}}]))
     await expectUsage(work('pax.tar'), /: entry "x\/\.\.\/\.\.\/\.\.\/etc\/shadow" escapes the root$/)
     writeFileSync(work('hard.tar'), await tarOf([{name: 'h', type: 'link', linkname: '../../etc/passwd'}]))
@@ -479,6 +488,16 @@ describe('prepareLayer: bad inputs', () => {
     await expectUsage(work('cut.tar'), /^layer .*cut\.tar: truncated tar archive \(it ends inside an entry, at byte 100000\)$/)
   })
 
+  it('absolute names inside the root (tar -P) are accepted, with one warning', async () => {
+    const t = await tarOf([{name: '/usr/', type: 'directory'}, {name: '/usr/lib/x', body: 'x'}])
+    writeFileSync(work('minus-p.tar'), t)
+    const warnings: string[] = []
+    const l = await prepare(work('minus-p.tar'), {warn: (m) => warnings.push(m)})
+    assert.equal(l.diffId, sha256(t))
+    assert.deepEqual(warnings, [`layer ${work('minus-p.tar')}: entries have absolute names ("/usr/"); they extract relative to the root`])
+    await l.cleanup()
+  })
+
   it('a missing path is not found (exit 3)', async () => {
     await assert.rejects(prepare(work('nope.tar')), (e: unknown) => isOcitoolError(e) && e.exitCode === ExitCode.NotFound && /no such file/.test(e.message))
   })
@@ -497,9 +516,35 @@ describe('prepareLayer: bad inputs', () => {
   })
 })
 
+describe('GzipPool', () => {
+  it('gzips pieces of any size into members, and gives the pieces back', async () => {
+    const pool = new GzipPool(2, 1)
+    try {
+      for (const size of [0, 10, 5000, 70_000, 1024 * 1024]) {
+        const data = randomBytes(size)
+        const piece = Buffer.allocUnsafeSlow(size)
+        data.copy(piece)
+        const {member, piece: back} = await pool.compress(piece)
+        assert.equal(piece.byteLength, 0, 'transferred')
+        assert.deepEqual(zlib.gunzipSync(member), data, `${size} bytes`)
+        assert.equal(back.byteLength, size)
+      }
+      const members = await Promise.all([1, 2, 3, 4, 5].map((n) => pool.compress(Buffer.from(`member ${n}\n`.repeat(1000)))))
+      const joined = zlib.gunzipSync(Buffer.concat(members.map((m) => m.member))).toString()
+      assert.equal(joined, [1, 2, 3, 4, 5].map((n) => `member ${n}\n`.repeat(1000)).join(''))
+    } finally {
+      await pool.close()
+    }
+    assert.equal(liveGzipWorkers(), 0)
+    await assert.rejects(pool.compress(Buffer.alloc(1)), /closed/)
+  })
+})
+
 describe('escapesRoot', () => {
   it('normalises before deciding', () => {
-    for (const ok of ['a', './a', 'a/b/../c', 'a/./b/', './', '.', '', 'a/..', '..a', 'a/..b']) assert.equal(escapesRoot(ok), false, ok)
-    for (const bad of ['..', '../', '/a', 'a/../..', './../a', 'a/b/../../../c', '//a']) assert.equal(escapesRoot(bad), true, bad)
+    for (const ok of ['a', './a', 'a/b/../c', 'a/./b/', './', '.', '', 'a/..', '..a', 'a/..b', '/a', '//a', '/a/../b']) {
+      assert.equal(escapesRoot(ok), false, ok)
+    }
+    for (const bad of ['..', '../', 'a/../..', './../a', 'a/b/../../../c', '/..', '/../a', '//a/../../b']) assert.equal(escapesRoot(bad), true, bad)
   })
 })
