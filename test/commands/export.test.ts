@@ -6,7 +6,6 @@ import * as fsp from 'node:fs/promises'
 import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import * as zlib from 'node:zlib'
-import * as tar from 'tar-stream'
 
 import {parseReference} from '../../src/lib/name/reference.js'
 import {Session} from '../../src/lib/remote/session.js'
@@ -15,36 +14,8 @@ import {run} from '../support/exec.js'
 import {MediaTypes, sha256} from '../support/fixtures.js'
 import {type RunningRegistry, startRegistry} from '../support/registry.js'
 import {type TmpDir, tmpDir} from '../support/tmp.js'
+import {type TarItem as Item, layerTar} from '../support/layer-tar.js'
 
-interface Item {
-  name: string
-  type?: 'file' | 'directory' | 'symlink' | 'link'
-  body?: string
-  linkname?: string
-  mode?: number
-}
-
-const mtime = new Date('2000-01-01T00:00:00Z')
-
-async function layerTar(items: Item[]): Promise<Buffer> {
-  const pack = tar.pack()
-  const chunks: Buffer[] = []
-  const done = (async () => {
-    for await (const c of pack) chunks.push(c as Buffer)
-  })()
-  for (const it of items) {
-    const type = it.type ?? 'file'
-    const header = {name: it.name, type, mode: it.mode ?? (type === 'directory' ? 0o755 : 0o644), mtime, uid: 0, gid: 0, ...(it.linkname ? {linkname: it.linkname} : {})}
-    await new Promise<void>((resolve, reject) => {
-      const cb = (err?: Error | null) => (err ? reject(err) : resolve())
-      if (type === 'file') pack.entry(header, Buffer.from(it.body ?? ''), cb)
-      else pack.entry(header, cb)
-    })
-  }
-  pack.finalize()
-  await done
-  return Buffer.concat(chunks)
-}
 
 interface Pushed {
   digest: string
