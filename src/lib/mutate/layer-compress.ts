@@ -64,11 +64,6 @@ export class GzipEncoder extends Transform {
     this.memberSize = options.memberSize ?? MiB
   }
 
-  /** mode reports whether the output is one member (`single`) or pieces (`parallel`). */
-  get mode(): 'single' | 'parallel' {
-    return this.pool === undefined ? 'single' : 'parallel'
-  }
-
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.accept(chunk).then(() => cb(), cb)
   }
