@@ -1,12 +1,14 @@
 // The quick start: on a fresh machine, start a real registry (Debian's docker-registry, installed
-// when missing), push a small generated image to it, and show what ocitool reads back: digest,
-// manifest, config and tags. Run with `npm run quickstart` (it builds first).
-import {execFileSync, spawn} from 'node:child_process'
+// when missing), push a small generated image to it with ocitool, and show what ocitool reads
+// back and moves: digest, manifest, config, copy, pull, tags. Run with `npm run quickstart` (it builds first).
+import {spawn} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 import {ensurePackages} from './ensure-packages.js'
-import {buildImage} from '../test/support/fixtures.js'
+import {mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {writeImageDir} from '../test/support/fixtures.js'
 import {startRegistry} from '../test/support/registry.js'
-import {Session} from '../src/lib/remote/session.js'
 import {parseReference} from '../src/lib/name/reference.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -35,25 +37,25 @@ async function show(args: string[]): Promise<string> {
 const reg = await startRegistry({flavour: 'plain'})
 try {
   console.log(`started the distribution registry at ${reg.url} (pid ${reg.pid})`)
-  const img = await buildImage({layers: 2, seed: 'quickstart', mediaTypes: 'oci'})
-  const ref = parseReference(`${reg.host}/quickstart/hello:v1`)
-  const session = new Session({})
+  const dir = await mkdtemp(join(tmpdir(), 'ocitool-quickstart-'))
   try {
-    const repo = session.repository(ref)
-    for (const [digest, bytes] of img.blobs) await repo.uploadBlob(digest, bytes.length, bytes)
-    await repo.putManifest('v1', img.manifestBytes, img.mediaType)
+    const img = await writeImageDir(join(dir, 'image'), {layers: 2, seed: 'quickstart', mediaTypes: 'oci'})
+    const ref = parseReference(`${reg.host}/quickstart/hello:v1`)
+    console.log(`generated a 2-layer image in ${join(dir, 'image')} (${img.manifestDigest})`)
+    await show(['push', join(dir, 'image'), ref.toString()])
+    const digest = (await show(['digest', ref.toString()])).trim()
+    if (digest !== img.manifestDigest) throw new Error(`digest mismatch: ${digest} != ${img.manifestDigest}`)
+    await show(['manifest', ref.toString()])
+    await show(['config', ref.toString()])
+    await show(['copy', ref.toString(), `${reg.host}/quickstart/copy:v1`])
+    await show(['pull', ref.toString(), join(dir, 'hello.tar')])
+    await show(['tag', ref.toString(), 'latest'])
+    await show(['ls', `${reg.host}/quickstart/hello`])
+    await show(['catalog', reg.host])
+    console.log('\nquick start finished: every digest ocitool read back is the one pushed')
   } finally {
-    session.close()
+    await rm(dir, {recursive: true, force: true})
   }
-  console.log(`pushed a generated 2-layer image as ${ref} (${img.manifestDigest})`)
-  const digest = (await show(['digest', ref.toString()])).trim()
-  if (digest !== img.manifestDigest) throw new Error(`digest mismatch: ${digest} != ${img.manifestDigest}`)
-  await show(['manifest', ref.toString()])
-  await show(['config', ref.toString()])
-  await show(['tag', ref.toString(), 'latest'])
-  await show(['ls', `${reg.host}/quickstart/hello`])
-  await show(['catalog', reg.host])
-  console.log('\nquick start finished: the digest ocitool read back is the one pushed')
 } finally {
   await reg.stop()
 }
