@@ -150,7 +150,10 @@ export class HttpClient {
       stream.once('error', onError)
       stream.once('response', (res: http.IncomingMessage & {url?: string; redirectUrls?: URL[]}) => {
         stream.off('error', onError)
-        // later errors surface on the body stream, where the reader sees them
+        // later errors surface on the body stream, where the reader sees them; got also destroys
+        // a body that was already read (or never will be) when the signal aborts, and that
+        // AbortError must not crash the process as an unhandled 'error' event
+        stream.on('error', () => {})
         this.trace(`<-- ${res.statusCode} ${req.method} ${redactUrl(res.url ?? req.url)} (${Date.now() - started} ms)`)
         resolve({status: res.statusCode ?? 0, headers: res.headers, url: res.url ?? req.url, body: stream})
       })
