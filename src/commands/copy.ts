@@ -26,6 +26,7 @@ Each blob moves once, concurrently and verified; blobs the destination has are s
     ...flags.transferPlatformFlags,
     'allow-nondistributable-artifacts': Flags.boolean({description: 'copy foreign (non-distributable) layers too'}),
     'chunk-size': Flags.integer({description: 'upload blobs in PATCH chunks of this many bytes', min: 1}),
+    referrers: Flags.boolean({description: "copy each manifest's referrers too (signatures, SBOMs), recursively; registries only"}),
     progress: flags.progress,
   }
 
@@ -41,6 +42,7 @@ Each blob moves once, concurrently and verified; blobs the destination has are s
         asIndex: f['as-index'],
         allowNondistributable: f['allow-nondistributable-artifacts'],
         chunkSize: f['chunk-size'],
+        referrers: f.referrers,
         onEvent,
       }))
     if (result.foreignLayers > 0) this.warnLine(`${result.foreignLayers} foreign layer(s) left where they are (--allow-nondistributable-artifacts copies them)`)

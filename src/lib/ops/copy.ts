@@ -13,6 +13,7 @@ import {RegistrySource} from '../stores/registry.js'
 import type {Root, Sink, Source} from '../stores/types.js'
 import {type TransferEvent, type TransferResult, transfer} from '../transfer/engine.js'
 import {type PlannedRoot, makePlan, selectPlatforms} from '../transfer/plan.js'
+import {copyReferrers} from '../referrers/copy.js'
 import {DEFAULT_PLATFORM} from './resolve.js'
 
 export interface CopyOptions extends RemoteOptions, SinkOptions {
@@ -29,6 +30,8 @@ export interface CopyOptions extends RemoteOptions, SinkOptions {
   /** a content-addressed blob cache directory reused across runs (`pull --cache-path`) */
   cachePath?: string
   onEvent?: (e: TransferEvent) => void
+  /** copy each manifest's referrers too, recursively (registries both sides) */
+  referrers?: boolean
 }
 
 export interface CopiedImage {
@@ -45,6 +48,8 @@ export interface CopyResult {
   transfer: TransferResult
   /** foreign layers left where they are */
   foreignLayers: number
+  /** referrers copied (`referrers` option) */
+  referrers?: number
 }
 
 /** copy moves the image(s) `src` names to `dst`. Several sources (pull) may share one sink. */
@@ -66,6 +71,7 @@ export function copy(src: CopySource | CopySource[], dst: Location, options: Cop
       const images: CopiedImage[] = []
       const result: TransferResult = {copied: 0, skipped: 0, mounted: 0, bytes: 0}
       let foreignLayers = 0
+      let referrers = 0
       const total = opened.reduce((n, o) => n + o.roots.length, 0)
       if (dst.kind === 'registry' && total > 1 && !options.allTags) {
         throw new UsageError(`${opened.map((o) => o.source.description).join(', ')}: holds ${total} images; name one (e.g. docker-archive:FILE:REF or oci:DIR:TAG)`)
@@ -100,6 +106,12 @@ export function copy(src: CopySource | CopySource[], dst: Location, options: Cop
         // the sink commits once, after the last source: several images land in one file together
         const r = await transfer(p.source, last ? sink : deferCommit(sink), plan, {jobs: options.jobs, onEvent: options.onEvent, signal: options.signal})
         for (const k of ['copied', 'skipped', 'mounted', 'bytes'] as const) result[k] += r[k]
+        if (options.referrers) {
+          const subjects = plan.manifests.map((m) => m.manifest.digest)
+          const rr = await copyReferrers(p.source, sink, subjects, {jobs: options.jobs, onEvent: options.onEvent, signal: options.signal})
+          for (const k of ['copied', 'skipped', 'mounted', 'bytes'] as const) result[k] += rr[k]
+          referrers += rr.referrers
+        }
         for (const root of p.roots) {
           const m = root.manifest
           images.push({digest: m.digest, mediaType: m.mediaType, size: m.bytes.length, names: root.names, reference: referenceAt(dst, m.digest)})
@@ -108,7 +120,7 @@ export function copy(src: CopySource | CopySource[], dst: Location, options: Cop
       if (dst.kind === 'registry' && dst.ref.digest && images.some((im) => im.digest !== dst.ref.digest)) {
         throw new UsageError(`${describeLocation(dst)}: the copied manifest is ${images[0].digest}, not the digest named`)
       }
-      return {images, transfer: result, foreignLayers}
+      return {images, transfer: result, foreignLayers, ...(options.referrers ? {referrers} : {})}
     } finally {
       for (const o of opened) await o.source.close().catch(() => {})
     }

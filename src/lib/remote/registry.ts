@@ -8,6 +8,7 @@ import {verify} from '../io/verify.js'
 import {MANIFEST_ACCEPT} from '../oci/media-types.js'
 import {MAX_MANIFEST_BYTES, parseManifest} from '../oci/manifest.js'
 import {digestOf} from '../oci/digest.js'
+import type {Descriptor} from '../oci/types.js'
 import type {RegistryTransport} from './transport/client.js'
 import {type BodyFactory, drain, readBody} from './transport/http.js'
 import {CATALOG_SCOPE, repositoryScope} from './transport/scope.js'
@@ -103,6 +104,11 @@ export class RepositoryClient {
 
   /** putManifest stores manifest bytes under a tag or digest and returns their digest. */
   async putManifest(reference: string, bytes: Buffer, mediaType: string): Promise<string> {
+    return (await this.putManifestResult(reference, bytes, mediaType)).digest
+  }
+
+  /** putManifestResult is putManifest, also saying whether the registry answered `OCI-Subject` (it indexed the referrer). */
+  async putManifestResult(reference: string, bytes: Buffer, mediaType: string): Promise<{digest: string; ociSubject?: string}> {
     const res = await this.transport.request({
       method: 'PUT',
       path: `/v2/${this.repository}/manifests/${reference}`,
@@ -118,7 +124,42 @@ export class RepositoryClient {
     if (header && header.startsWith('sha256:') && header !== digest) {
       throw new IntegrityError(`manifest ${this.subject(reference)}: registry stored it as ${header}, expected ${digest}`, {code: 'DIGEST_MISMATCH'})
     }
-    return digest
+    return {digest, ociSubject: headerValue(res.headers['oci-subject'])}
+  }
+
+  /**
+   * referrers lists the referrers of a subject through the referrers API (every page), or
+   * answers `api: false` when the registry has no such API (404), so the caller reads the
+   * fallback tag. `filtered` is true when the registry applied `artifactType` itself.
+   */
+  async referrers(digest: string, artifactType?: string): Promise<{api: boolean; manifests: Descriptor[]; filtered: boolean}> {
+    const query = artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : ''
+    const first = `/v2/${this.repository}/referrers/${digest}${query}`
+    const context = {subject: `${this.name}@${digest}`, what: 'referrers of'}
+    const probe = await this.transport.request({method: 'GET', path: first, scopes: this.pull(), expect: [200], allow: [404, 400, 405], context})
+    await drain(probe.body)
+    if (probe.status !== 200) return {api: false, manifests: [], filtered: false}
+    const manifests: Descriptor[] = []
+    let filtered = false
+    await paginate(this.transport, first, this.pull(), context, (doc, headers) => {
+      const list = (doc as {manifests?: unknown}).manifests
+      if (!Array.isArray(list)) throw new RegistryError(`referrers of ${this.name}@${digest}: the registry answered something that is not an index`, {code: 'BAD_RESPONSE'})
+      for (const d of list as Descriptor[]) if (d && typeof d.digest === 'string') manifests.push(d)
+      if (/artifactType/i.test(headerValue(headers['oci-filters-applied']) ?? '')) filtered = true
+    })
+    return {api: true, manifests, filtered}
+  }
+
+  /** deleteBlob deletes a blob from the repository (registries may refuse: 405). */
+  async deleteBlob(digest: string): Promise<void> {
+    const res = await this.transport.request({
+      method: 'DELETE',
+      path: `/v2/${this.repository}/blobs/${digest}`,
+      scopes: [repositoryScope(this.repository, 'delete')],
+      expect: [202, 200, 204],
+      context: {subject: `${this.name}@${digest}`, what: 'blob'},
+    })
+    await drain(res.body)
   }
 
   /** deleteManifest deletes a manifest by digest. */
@@ -284,7 +325,7 @@ async function paginate(
   first: string,
   scopes: string[],
   context: {subject: string; what: string},
-  onPage: (doc: unknown) => void,
+  onPage: (doc: unknown, headers: Record<string, string | string[] | undefined>) => void,
 ): Promise<void> {
   let path: string | undefined = first
   const seen = new Set<string>()
@@ -300,7 +341,7 @@ async function paginate(
       throw new RegistryError(`${context.what} ${context.subject}: the registry answered something that is not JSON`, {code: 'BAD_RESPONSE'})
     }
     if (typeof doc !== 'object' || doc === null) throw new RegistryError(`${context.what} ${context.subject}: the registry answered a malformed list`, {code: 'BAD_RESPONSE'})
-    onPage(doc)
+    onPage(doc, res.headers)
     const next = nextLink(headerValue(res.headers.link))
     path = next ? new URL(next, res.url).toString() : undefined
   }

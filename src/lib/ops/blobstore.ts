@@ -1,0 +1,156 @@
+/**
+ * blobstore: a registry repository as a plain blob store (what python-dxf users do): push a
+ * file or stdin, pull verified to stdout or a file (temp + rename), size, mount and delete.
+ * Blobs may be named `@ALIAS` (see ./alias.ts), which stands for every digest of the alias.
+ */
+import {createWriteStream} from 'node:fs'
+import {rename, unlink} from 'node:fs/promises'
+import * as path from 'node:path'
+import {PassThrough, Transform, type Readable, type Writable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
+import {NotFoundError, RegistryError, UsageError} from '../errors.js'
+import type {Repository} from '../name/reference.js'
+import {createDigester, isDigest} from '../oci/digest.js'
+import type {RepositoryClient} from '../remote/registry.js'
+import {type RemoteOptions, withSession} from '../remote/session.js'
+import {drain} from '../remote/transport/http.js'
+import {repositoryScope} from '../remote/transport/scope.js'
+import type {TransferEvent} from '../transfer/engine.js'
+import {counter, pushFileBlob} from './attach.js'
+import {aliasDigests} from './alias.js'
+
+export interface BlobStoreOptions extends RemoteOptions {
+  onEvent?: (e: TransferEvent) => void
+}
+
+/** resolveBlobs turns `DIGEST` and `@ALIAS` arguments into digests. */
+export async function resolveBlobs(repo: RepositoryClient, items: string[]): Promise<string[]> {
+  const out: string[] = []
+  for (const it of items) {
+    if (it.startsWith('@')) out.push(...(await aliasDigests(repo, it.slice(1))))
+    else if (isDigest(it)) out.push(it)
+    else throw new UsageError(`${it}: not a digest (sha256:…) or @ALIAS`, {code: 'BAD_DIGEST'})
+  }
+  return out
+}
+
+/** push uploads a file (hashed first: skipped when the registry has it) or stdin (`-`, hashed while streaming). */
+export function push(repoName: Repository, file: string, input: Readable, options: BlobStoreOptions = {}): Promise<{digest: string; size: number; uploaded: boolean}> {
+  return withSession(options, async (s) => {
+    const repo = s.repository(repoName)
+    const emit = options.onEvent ?? (() => {})
+    if (file !== '-') {
+      let done = 0
+      const r = await pushFileBlob(repo, file, (n) => {
+        done += n
+        emit({type: 'blob-bytes', digest: 'upload', bytes: n, done, size: done})
+      })
+      return {...r, uploaded: done > 0}
+    }
+    return {...(await pushStream(repo, input, emit)), uploaded: true}
+  })
+}
+
+/** pushStream streams bytes of unknown digest and size: one streamed PATCH, then the final PUT names the digest. */
+async function pushStream(repo: RepositoryClient, input: Readable, emit: (e: TransferEvent) => void): Promise<{digest: string; size: number}> {
+  const scopes = [repositoryScope(repo.repository, 'pull', 'push')]
+  const context = {subject: repo.name, what: 'blob upload'}
+  const start = await repo.transport.request({method: 'POST', path: `/v2/${repo.repository}/blobs/uploads/`, scopes, expect: [202], context})
+  await drain(start.body)
+  const location = [start.headers.location].flat()[0]
+  if (!location) throw new RegistryError(`blob upload ${repo.name}: the registry gave no upload location`, {code: 'BAD_RESPONSE'})
+  const digester = createDigester('sha256')
+  let done = 0
+  const hashing = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      digester.update(chunk)
+      done += chunk.length
+      emit({type: 'blob-bytes', digest: 'stdin', bytes: chunk.length, done, size: done})
+      cb(null, chunk)
+    },
+  })
+  input.on('error', (e) => hashing.destroy(e))
+  const body = input.pipe(hashing)
+  const patch = await repo.transport.request({
+    method: 'PATCH',
+    path: new URL(location, start.url).toString(),
+    scopes,
+    headers: {'content-type': 'application/octet-stream'},
+    body: () => body,
+    retry: false,
+    expect: [202, 204],
+    context,
+  })
+  await drain(patch.body)
+  const digest = digester.digest()
+  const next = [patch.headers.location].flat()[0] ?? location
+  const url = new URL(next, patch.url)
+  url.searchParams.set('digest', digest)
+  const put = await repo.transport.request({method: 'PUT', path: url.toString(), scopes, headers: {'content-length': '0'}, body: Buffer.alloc(0), expect: [201, 204], context})
+  await drain(put.body)
+  return {digest, size: done}
+}
+
+/**
+ * pull writes blobs, verified, to `out`, or to `file`: through a temporary file renamed into
+ * place only when every byte matched, so nothing is written on a mismatch.
+ */
+export function pull(repoName: Repository, items: string[], target: {out?: Writable; file?: string}, options: BlobStoreOptions = {}): Promise<string[]> {
+  return withSession(options, async (s) => {
+    const repo = s.repository(repoName)
+    const digests = await resolveBlobs(repo, items)
+    const emit = options.onEvent ?? (() => {})
+    const stage = target.file ? `${path.join(path.dirname(target.file), `.${path.basename(target.file)}.${process.pid}.tmp`)}` : undefined
+    try {
+      const sink = stage ? createWriteStream(stage) : (target.out ?? new PassThrough())
+      for (const [i, digest] of digests.entries()) {
+        const size = await repo.headBlob(digest)
+        if (size === undefined) throw new NotFoundError(`blob ${repo.name}@${digest}: not found`, {code: 'BLOB_UNKNOWN'})
+        const stream = await repo.blob(digest, size)
+        let done = 0
+        const count = counter((n) => {
+          done += n
+          emit({type: 'blob-bytes', digest, bytes: n, done, size})
+        })
+        await pipeline(stream, count, sink, {end: stage !== undefined && i === digests.length - 1})
+      }
+      if (stage && digests.length === 0) sink.end()
+      if (stage) await rename(stage, target.file!)
+      return digests
+    } catch (e) {
+      if (stage) await unlink(stage).catch(() => {})
+      throw e
+    }
+  })
+}
+
+/** sizes returns each blob's size (NotFound for a missing one). */
+export function sizes(repoName: Repository, items: string[], options: RemoteOptions = {}): Promise<Array<{digest: string; size: number}>> {
+  return withSession(options, async (s) => {
+    const repo = s.repository(repoName)
+    const out: Array<{digest: string; size: number}> = []
+    for (const digest of await resolveBlobs(repo, items)) {
+      const size = await repo.headBlob(digest)
+      if (size === undefined) throw new NotFoundError(`blob ${repo.name}@${digest}: not found`, {code: 'BLOB_UNKNOWN'})
+      out.push({digest, size})
+    }
+    return out
+  })
+}
+
+/** mount links a blob from another repository of the same registry (no bytes move). */
+export function mount(repoName: Repository, from: Repository, digest: string, options: RemoteOptions = {}): Promise<void> {
+  if (from.registry !== repoName.registry) throw new UsageError(`blob mount: ${from.name} is on another registry than ${repoName.name}`)
+  return withSession(options, async (s) => {
+    const repo = s.repository(repoName)
+    if (await repo.mountBlob(digest, from.repository)) return
+    if ((await repo.headBlob(digest)) !== undefined) return
+    throw new NotFoundError(`blob ${from.name}@${digest}: the registry would not mount it into ${repo.name}`, {code: 'MOUNT_FAILED'})
+  })
+}
+
+/** remove deletes a blob from a repository. */
+export function remove(repoName: Repository, digest: string, options: RemoteOptions = {}): Promise<void> {
+  if (!isDigest(digest)) throw new UsageError(`${digest}: not a digest (sha256:…)`, {code: 'BAD_DIGEST'})
+  return withSession(options, (s) => s.repository(repoName).deleteBlob(digest))
+}
