@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // npm run build: compile into dist-next, bundle the commands there, then swap it into place and
 // generate oclif.manifest.json. A CLI run that starts during a build sees the old dist or the new
-// one, never a half-written one.
+// one, never a half-written one. Then each first-party plugin (plugins/*/tsconfig.json) is
+// compiled into its own dist, against the core's freshly built types.
 import {execFileSync} from 'node:child_process'
-import {renameSync, rmSync} from 'node:fs'
+import {existsSync, readdirSync, renameSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -24,4 +25,11 @@ try {
   run(process.execPath, [join(root, 'node_modules/oclif/bin/run.js'), 'manifest'])
 } finally {
   rmSync(next, {recursive: true, force: true})
+}
+const plugins = join(root, 'plugins')
+for (const name of existsSync(plugins) ? readdirSync(plugins).sort() : []) {
+  const tsconfig = join(plugins, name, 'tsconfig.json')
+  if (!existsSync(tsconfig)) continue
+  rmSync(join(plugins, name, 'dist'), {recursive: true, force: true})
+  run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', tsconfig])
 }
