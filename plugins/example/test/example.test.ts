@@ -8,6 +8,7 @@ import {after, before, describe, it} from 'node:test'
 import {repoRoot, runCli} from '../../../test/support/cli.js'
 import {pushFixture} from '../../../test/support/fixtures.js'
 import {startRegistry, type RunningRegistry} from '../../../test/support/registry.js'
+import {linkPlugins, pluginEnv} from '../../../test/support/plugins.js'
 import {tmpDir, type TmpDir} from '../../../test/support/tmp.js'
 
 describe('plugins/example', () => {
@@ -19,14 +20,8 @@ describe('plugins/example', () => {
     registry = await startRegistry({flavour: 'basic'})
     await pushFixture(registry, 'app:1.0', 'oci')
     data = await tmpDir('plugin-data')
-    env = {
-      OCITOOL_DATA_DIR: path.join(data.path, 'data'),
-      OCITOOL_CACHE_DIR: path.join(data.path, 'cache'),
-      OCITOOL_CONFIG_DIR: path.join(data.path, 'config'),
-      OCLIF_DISABLE_LINKED_ESM_WARNING: '1',
-    }
-    const linked = await runCli(['plugins', 'link', '--no-install', path.join(repoRoot, 'plugins', 'example')], {env})
-    assert.equal(linked.code, 0, linked.stderr)
+    env = pluginEnv(data.path)
+    await linkPlugins(env, 'example')
   })
   after(async () => {
     await registry?.stop()

@@ -9,6 +9,7 @@ import {Session} from '../../../src/lib/remote/session.js'
 import {repoRoot, runCli} from '../../../test/support/cli.js'
 import {type PushedFixture, pushFixture} from '../../../test/support/fixtures.js'
 import {type RunningRegistry, startRegistry} from '../../../test/support/registry.js'
+import {linkPlugins, pluginEnv} from '../../../test/support/plugins.js'
 import {type TmpDir, tmpDir} from '../../../test/support/tmp.js'
 import {type FakeGcr, startFakeGcr} from './support/gcr-server.js'
 
@@ -55,14 +56,8 @@ describe('plugins/gcr gc and referrers', () => {
     garbage = await pushFixture(registry, 'ref/app:b', 'oci', 'garbage')
     await pushFixture(registry, 'ref/app:b', 'oci', 'replacement')
     gcr = await startFakeGcr(registry)
-    env = {
-      OCITOOL_DATA_DIR: path.join(tmp.path, 'data'),
-      OCITOOL_CACHE_DIR: path.join(tmp.path, 'cache'),
-      OCITOOL_CONFIG_DIR: path.join(tmp.path, 'config'),
-      OCLIF_DISABLE_LINKED_ESM_WARNING: '1',
-    }
-    const r = await runCli(['plugins', 'link', '--no-install', path.join(repoRoot, 'plugins', 'gcr')], {env})
-    assert.equal(r.code, 0, r.stderr)
+    env = pluginEnv(tmp.path)
+    await linkPlugins(env, 'gcr')
   })
   after(async () => {
     await gcr?.stop()

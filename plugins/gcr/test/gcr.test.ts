@@ -6,6 +6,7 @@ import {after, before, describe, it} from 'node:test'
 import {repoRoot, runCli} from '../../../test/support/cli.js'
 import {pushFixture, type PushedFixture} from '../../../test/support/fixtures.js'
 import {startRegistry, type RunningRegistry} from '../../../test/support/registry.js'
+import {linkPlugins, pluginEnv} from '../../../test/support/plugins.js'
 import {tmpDir, type TmpDir} from '../../../test/support/tmp.js'
 import {startFakeGcr, type FakeGcr} from './support/gcr-server.js'
 
@@ -31,14 +32,8 @@ describe('plugins/gcr', () => {
     gone = await pushFixture(registry, 'proj/gone:x', 'index', 'gone')
     await pushFixture(registry, 'proj/gone:x', 'oci', 'gone-image')
     gcr = await startFakeGcr(registry)
-    env = {
-      OCITOOL_DATA_DIR: path.join(tmp.path, 'data'),
-      OCITOOL_CACHE_DIR: path.join(tmp.path, 'cache'),
-      OCITOOL_CONFIG_DIR: path.join(tmp.path, 'config'),
-      OCLIF_DISABLE_LINKED_ESM_WARNING: '1',
-    }
-    const r = await runCli(['plugins', 'link', '--no-install', path.join(repoRoot, 'plugins', 'gcr')], {env})
-    assert.equal(r.code, 0, r.stderr)
+    env = pluginEnv(tmp.path)
+    await linkPlugins(env, 'gcr')
   })
   after(async () => {
     await gcr?.stop()

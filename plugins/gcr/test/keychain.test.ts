@@ -8,6 +8,7 @@ import {after, before, describe, it} from 'node:test'
 import {repoRoot, runCli} from '../../../test/support/cli.js'
 import {pushFixture} from '../../../test/support/fixtures.js'
 import {startRegistry, type RunningRegistry} from '../../../test/support/registry.js'
+import {linkPlugins, pluginEnv} from '../../../test/support/plugins.js'
 import {tmpDir, type TmpDir} from '../../../test/support/tmp.js'
 import {isGoogleRegistry} from '../src/lib/keychain.js'
 import {startFakeGcr, type FakeGcr} from './support/gcr-server.js'
@@ -29,16 +30,11 @@ describe('gcr keychain', () => {
     bin = path.join(tmp.path, 'bin')
     await fsp.mkdir(bin)
     await fsp.writeFile(path.join(bin, 'gcloud'), `#!/bin/sh\n[ "$1 $2" = "auth print-access-token" ] || exit 3\necho ${TOKEN}\n`, {mode: 0o755})
-    env = {
-      OCITOOL_DATA_DIR: path.join(tmp.path, 'data'),
-      OCITOOL_CACHE_DIR: path.join(tmp.path, 'cache'),
-      OCITOOL_CONFIG_DIR: path.join(tmp.path, 'config'),
-      OCLIF_DISABLE_LINKED_ESM_WARNING: '1',
-      OCITOOL_GCR_HOSTS: gcr.host,
-      PATH: '/usr/bin:/bin',
-    }
-    const r = await runCli(['plugins', 'link', '--no-install', path.join(repoRoot, 'plugins', 'gcr')], {env})
-    assert.equal(r.code, 0, r.stderr)
+    env = pluginEnv(tmp.path, {
+        OCITOOL_GCR_HOSTS: gcr.host,
+        PATH: '/usr/bin:/bin',
+    })
+    await linkPlugins(env, 'gcr')
   })
   after(async () => {
     await gcr?.stop()

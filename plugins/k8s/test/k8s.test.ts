@@ -2,6 +2,7 @@
 // (HTTPS, bearer token, KUBECONFIG with a current context) holding a service account and pull
 // secrets, and a real `ocitool copy` out of a basic-auth distribution registry that succeeds only
 // with the credentials found in those secrets.
+import {linkPlugins, pluginEnv} from '../../../test/support/plugins.js'
 import assert from 'node:assert/strict'
 import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
@@ -21,10 +22,7 @@ describe('plugins/k8s', () => {
 
   const link = async (data: string, ...names: string[]) => {
     const env = {...base, OCITOOL_DATA_DIR: data}
-    for (const n of names) {
-      const r = await runCli(['plugins', 'link', '--no-install', path.join(repoRoot, 'plugins', n)], {env})
-      assert.equal(r.code, 0, r.stderr)
-    }
+    await linkPlugins(env, ...names)
     return env
   }
 
@@ -39,13 +37,7 @@ describe('plugins/k8s', () => {
     api.secrets.set('ci/wrong', dockerConfigJson({[src.host]: {username: 'alice', password: 'not-the-password'}}))
     api.serviceAccounts.set('ci/builder', {imagePullSecrets: [{name: 'broken'}, {name: 'regcred'}]})
     api.serviceAccounts.set('ci/default', {})
-    base = {
-      OCITOOL_CACHE_DIR: path.join(tmp.path, 'cache'),
-      OCITOOL_CONFIG_DIR: path.join(tmp.path, 'config'),
-      OCLIF_DISABLE_LINKED_ESM_WARNING: '1',
-      KUBECONFIG: api.kubeconfig,
-      OCITOOL_K8S_NAMESPACE: 'ci',
-    }
+    base = pluginEnv(tmp.path, {KUBECONFIG: api.kubeconfig, OCITOOL_K8S_NAMESPACE: 'ci'})
   })
   after(async () => {
     await Promise.all([src?.stop(), dst?.stop(), api?.stop()])
