@@ -7,6 +7,12 @@ if (argv.length === 1 && argv[0] === '--version') {
   const {version} = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
   process.stdout.write(`ocitool/${version} ${process.platform}-${process.arch} node-${process.version}\n`)
 } else {
+  // oclif checks package.json `engines` with semver (47 modules) at import; npm already enforces
+  // engines at install, so skip it here and restore the environment for child processes
+  const had = process.env.OCLIF_DISABLE_ENGINE_WARNING
+  process.env.OCLIF_DISABLE_ENGINE_WARNING = '1'
   const {execute} = await import('@oclif/core')
+  if (had === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING
+  else process.env.OCLIF_DISABLE_ENGINE_WARNING = had
   await execute({dir: import.meta.url})
 }

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// Bundles each compiled command (dist/commands/**/*.js) with the core and got into one file plus
-// shared chunks (dist/chunks), keeping @oclif/core external so plugins share it. Startup on this
-// kind of machine is dominated by opening module files; a bundle opens a handful instead of
+// Bundles each compiled command (dist/commands/**/*.js) with the core and got into one file,
+// keeping @oclif/core external so plugins share it. Startup on this kind of machine is dominated by opening module files; a bundle opens a handful instead of
 // hundreds (measured: `ocitool digest` 264 → 213 ms). dist/lib stays unbundled for library users.
 import {build} from 'esbuild'
 import {readdirSync, renameSync, rmSync, statSync} from 'node:fs'
@@ -25,9 +24,10 @@ await build({
   outbase: dist,
   outdir: tmp,
   entryNames: '[dir]/[name]',
-  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
-  splitting: true,
+  // one self-contained file per command: loading one file beats sharing chunks (measured:
+  // `digest` 271 → 257 ms); lazily imported modules stay lazy inside the bundle
+  splitting: false,
   format: 'esm',
   platform: 'node',
   target: 'node20',
@@ -41,5 +41,4 @@ await build({
 rmSync(join(dist, 'commands'), {recursive: true, force: true})
 rmSync(join(dist, 'chunks'), {recursive: true, force: true})
 renameSync(join(tmp, 'commands'), join(dist, 'commands'))
-renameSync(join(tmp, 'chunks'), join(dist, 'chunks'))
 rmSync(tmp, {recursive: true, force: true})
