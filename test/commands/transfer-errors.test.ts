@@ -9,11 +9,10 @@ import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import * as tar from 'tar-stream'
 
-import {parseReference} from '../../src/lib/name/reference.js'
-import {Session} from '../../src/lib/remote/session.js'
 import {runCli} from '../support/cli.js'
-import {MediaTypes, type PushedFixture, pushFixture, seededBytes, sha256} from '../support/fixtures.js'
+import {MediaTypes, type PushedFixture, pushFixture, sha256} from '../support/fixtures.js'
 import {type FaultProxy, startProxy} from '../support/proxy.js'
+import {pushBigImage} from '../support/big-image.js'
 import {type RunningRegistry, startRegistry} from '../support/registry.js'
 import {type TmpDir, tmpDir} from '../support/tmp.js'
 
@@ -61,25 +60,9 @@ const flipMiddle = (b: Buffer) => {
   return c
 }
 
-/** pushBig pushes an image with one incompressible 4 MiB layer, with our client */
-async function pushBig(reg: RunningRegistry, repoTag: string): Promise<string> {
-  const layer = seededBytes('transfer-errors-big', 4 * 1024 * 1024)
-  const config = Buffer.from(JSON.stringify({architecture: 'amd64', os: 'linux', rootfs: {type: 'layers', diff_ids: [sha256(layer)]}}))
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: MediaTypes.ociManifest,
-    config: {mediaType: MediaTypes.ociConfig, size: config.length, digest: sha256(config)},
-    layers: [{mediaType: MediaTypes.ociLayerGzip, size: layer.length, digest: sha256(layer)}],
-  }))
-  const ref = parseReference(`${reg.host}/${repoTag}`)
-  const s = new Session({})
-  try {
-    const repo = s.repository(ref)
-    for (const b of [config, layer]) await repo.uploadBlob(sha256(b), b.length, b)
-    return await repo.putManifest(ref.tag!, manifest, MediaTypes.ociManifest)
-  } finally {
-    s.close()
-  }
-}
+/** pushBig pushes an image with one incompressible 4 MiB layer, with our client; returns its digest */
+const pushBig = async (reg: RunningRegistry, repoTag: string): Promise<string> =>
+  (await pushBigImage(reg, repoTag, 'transfer-errors-big', 4 * 1024 * 1024)).digest
 
 describe('transfer errors', () => {
   let a: RunningRegistry

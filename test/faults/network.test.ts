@@ -7,35 +7,17 @@ import * as fsp from 'node:fs/promises'
 import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
-import {parseReference} from '../../src/lib/name/reference.js'
-import {Session} from '../../src/lib/remote/session.js'
 import {runCli} from '../support/cli.js'
-import {MediaTypes, type PushedFixture, pushFixture, seededBytes, sha256} from '../support/fixtures.js'
+import {type PushedFixture, pushFixture, sha256} from '../support/fixtures.js'
 import {type FaultProxy, startProxy, startRecorder} from '../support/proxy.js'
+import {pushBigImage} from '../support/big-image.js'
 import {type RunningRegistry, startRegistry} from '../support/registry.js'
 import {type TmpDir, tmpDir} from '../support/tmp.js'
 
 const BIG = 8 * 1024 * 1024
 
-/** pushBig pushes an image with one incompressible 8 MiB layer; returns [manifest digest, layer digest, layer bytes] */
-async function pushBig(reg: RunningRegistry, repoTag: string): Promise<{digest: string; layer: string; bytes: Buffer}> {
-  const layer = seededBytes('faults-big', BIG)
-  const config = Buffer.from(JSON.stringify({architecture: 'amd64', os: 'linux', rootfs: {type: 'layers', diff_ids: [sha256(layer)]}}))
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: MediaTypes.ociManifest,
-    config: {mediaType: MediaTypes.ociConfig, size: config.length, digest: sha256(config)},
-    layers: [{mediaType: MediaTypes.ociLayerGzip, size: layer.length, digest: sha256(layer)}],
-  }))
-  const ref = parseReference(`${reg.host}/${repoTag}`)
-  const s = new Session({})
-  try {
-    const repo = s.repository(ref)
-    for (const b of [config, layer]) await repo.uploadBlob(sha256(b), b.length, b)
-    return {digest: await repo.putManifest(ref.tag!, manifest, MediaTypes.ociManifest), layer: sha256(layer), bytes: layer}
-  } finally {
-    s.close()
-  }
-}
+/** pushBig pushes an image with one incompressible 8 MiB layer: manifest digest, layer digest, layer bytes */
+const pushBig = (reg: RunningRegistry, repoTag: string) => pushBigImage(reg, repoTag, 'faults-big', BIG)
 
 /** one line, starting with "Error: ", no stack frames */
 function assertOneLine(stderr: string, pattern: RegExp): void {

@@ -7,33 +7,15 @@ import * as fsp from 'node:fs/promises'
 import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
-import {parseReference} from '../../src/lib/name/reference.js'
-import {Session} from '../../src/lib/remote/session.js'
 import {repoRoot} from '../support/cli.js'
-import {MediaTypes, type PushedFixture, pushFixture, seededBytes, sha256} from '../support/fixtures.js'
+import {MediaTypes, type PushedFixture, pushFixture} from '../support/fixtures.js'
 import {type FaultProxy, startProxy} from '../support/proxy.js'
+import {pushBigImage} from '../support/big-image.js'
 import {type RunningRegistry, startRegistry} from '../support/registry.js'
 import {type TmpDir, tmpDir} from '../support/tmp.js'
 
 /** pushBig pushes an image with one incompressible 6 MiB layer and returns its digests */
-async function pushBig(reg: RunningRegistry, repoTag: string): Promise<{digest: string; layer: string}> {
-  const layer = seededBytes('signals-big', 6 * 1024 * 1024)
-  const config = Buffer.from(JSON.stringify({architecture: 'amd64', os: 'linux', rootfs: {type: 'layers', diff_ids: [sha256(layer)]}}))
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: MediaTypes.ociManifest,
-    config: {mediaType: MediaTypes.ociConfig, size: config.length, digest: sha256(config)},
-    layers: [{mediaType: MediaTypes.ociLayerGzip, size: layer.length, digest: sha256(layer)}],
-  }))
-  const ref = parseReference(`${reg.host}/${repoTag}`)
-  const s = new Session({})
-  try {
-    const repo = s.repository(ref)
-    for (const b of [config, layer]) await repo.uploadBlob(sha256(b), b.length, b)
-    return {digest: await repo.putManifest(ref.tag!, manifest, MediaTypes.ociManifest), layer: sha256(layer)}
-  } finally {
-    s.close()
-  }
-}
+const pushBig = (reg: RunningRegistry, repoTag: string) => pushBigImage(reg, repoTag, 'signals-big', 6 * 1024 * 1024)
 
 interface Spawned {
   child: ChildProcess
