@@ -107,3 +107,18 @@ export function tagOfName(name: string): string | undefined {
   if (slash === -1 && at === -1 && base !== '') return base
   return undefined
 }
+
+/**
+ * AnnotateRef says what `org.opencontainers.image.ref.name` a root gets from the names the
+ * engine passes: `tag` (default) keeps the tag of `registry/repo:tag` (what skopeo's
+ * `oci:DIR:TAG` stores), `full` the whole name (crane `pull --format oci --annotate-ref`),
+ * `none` no name.
+ */
+export type AnnotateRef = 'tag' | 'full' | 'none'
+
+/** refNameFor maps a root's name to its `ref.name` under `mode`, or undefined for none. */
+export function refNameFor(name: string, mode: AnnotateRef): string | undefined {
+  if (mode === 'none') return undefined
+  if (mode === 'full') return name
+  return tagOfName(name)
+}

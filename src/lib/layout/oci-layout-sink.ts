@@ -20,16 +20,10 @@ import type {ManifestBytes, PutManifestOptions, Sink} from '../stores/types.js'
 import {TempFiles, dirState, fileSize, putStream} from './atomic.js'
 import {
   BLOBS_DIR, INDEX_FILE, LAYOUT_FILE, LAYOUT_VERSION, REF_NAME_ANNOTATION,
-  blobPath, checkLayoutFile, layoutError, readLayoutIndex, refNameOf, tagOfName,
+  type AnnotateRef, blobPath, checkLayoutFile, layoutError, readLayoutIndex, refNameOf, tagOfName,
 } from './oci-layout-format.js'
 
-/**
- * AnnotateRef says what `org.opencontainers.image.ref.name` a root gets from the names the
- * engine passes: `tag` (default) keeps the tag of `registry/repo:tag` (what skopeo's
- * `oci:DIR:TAG` stores), `full` the whole name (crane `pull --format oci --annotate-ref`),
- * `none` no name. An explicit tag (`oci:DIR:TAG`) is always the name, unless `none`.
- */
-export type AnnotateRef = 'tag' | 'full' | 'none'
+export type {AnnotateRef} from './oci-layout-format.js'
 
 export interface OciLayoutSinkOptions {
   /** name every root this (`oci:DIR:TAG`); then the source may have only one root */
