@@ -136,18 +136,23 @@ export class RepositoryClient {
     const query = artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : ''
     const first = `/v2/${this.repository}/referrers/${digest}${query}`
     const context = {subject: `${this.name}@${digest}`, what: 'referrers of'}
-    const probe = await this.transport.request({method: 'GET', path: first, scopes: this.pull(), expect: [200], allow: [404, 400, 405], context})
-    await drain(probe.body)
-    if (probe.status !== 200) return {api: false, manifests: [], filtered: false}
     const manifests: Descriptor[] = []
     let filtered = false
-    await paginate(this.transport, first, this.pull(), context, (doc, headers) => {
-      const list = (doc as {manifests?: unknown}).manifests
-      if (!Array.isArray(list)) throw new RegistryError(`referrers of ${this.name}@${digest}: the registry answered something that is not an index`, {code: 'BAD_RESPONSE'})
-      for (const d of list as Descriptor[]) if (d && typeof d.digest === 'string') manifests.push(d)
-      if (/artifactType/i.test(headerValue(headers['oci-filters-applied']) ?? '')) filtered = true
-    })
-    return {api: true, manifests, filtered}
+    // 404/400/405 on the first page: no referrers API here (fallback tags are the caller's)
+    const api = await paginate(
+      this.transport,
+      first,
+      this.pull(),
+      context,
+      (doc, headers) => {
+        const list = (doc as {manifests?: unknown}).manifests
+        if (!Array.isArray(list)) throw new RegistryError(`referrers of ${this.name}@${digest}: the registry answered something that is not an index`, {code: 'BAD_RESPONSE'})
+        for (const d of list as Descriptor[]) if (d && typeof d.digest === 'string') manifests.push(d)
+        if (/artifactType/i.test(headerValue(headers['oci-filters-applied']) ?? '')) filtered = true
+      },
+      [404, 400, 405],
+    )
+    return {api, manifests, filtered}
   }
 
   /** deleteBlob deletes a blob from the repository (registries may refuse: 405). */
@@ -326,13 +331,19 @@ async function paginate(
   scopes: string[],
   context: {subject: string; what: string},
   onPage: (doc: unknown, headers: Record<string, string | string[] | undefined>) => void,
-): Promise<void> {
+  /** statuses of the first page meaning "this registry has no such endpoint": paginate answers false */
+  absent: number[] = [],
+): Promise<boolean> {
   let path: string | undefined = first
   const seen = new Set<string>()
   while (path) {
     if (seen.has(path)) throw new RegistryError(`${context.what} ${context.subject}: the registry's pages loop`, {code: 'BAD_RESPONSE'})
     seen.add(path)
-    const res = await transport.request({method: 'GET', path, scopes, expect: [200], context})
+    const res = await transport.request({method: 'GET', path, scopes, expect: [200], allow: path === first ? absent : [], context})
+    if (res.status !== 200) {
+      await drain(res.body)
+      return false
+    }
     const body = await readBody(res.body, LIST_CAP, `${context.what} ${context.subject}`)
     let doc: unknown
     try {
@@ -345,6 +356,7 @@ async function paginate(
     const next = nextLink(headerValue(res.headers.link))
     path = next ? new URL(next, res.url).toString() : undefined
   }
+  return true
 }
 
 /** nextLink extracts the `rel="next"` target of a Link header. */
