@@ -118,6 +118,14 @@ describe('TLS registry with a generated CA', () => {
     const env = await runCli(['digest', ref], {env: {NODE_EXTRA_CA_CERTS: reg.caFile!}})
     assert.equal(env.stdout, `${img.manifestDigest}\n`, env.stderr)
   })
+
+  it('on loopback, HTTP is asked first but the TLS port answers as no registry: HTTPS is used', async () => {
+    const r = await runCli(['digest', `${reg.host}/tls/app:v1`, '--ca-file', reg.caFile!, '--verbose'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout, `${img.manifestDigest}\n`)
+    const sent = r.stderr.split('\n').filter((l) => l.startsWith('--> '))
+    assert.deepEqual(sent, [`--> GET http://${reg.host}/v2/`, `--> GET https://${reg.host}/v2/`, `--> HEAD https://${reg.host}/tls/app/manifests/v1`.replace('/tls/', '/v2/tls/')])
+  })
 })
 
 describe('token auth registry', () => {

@@ -71,6 +71,14 @@ describe('read commands (plain registry)', () => {
     assert.equal(byDigest.stdout, `${index.manifestDigest}\n`)
   })
 
+  it('a loopback registry on plain HTTP is found by its HTTP answer, without trying HTTPS', async () => {
+    const r = await runCli(['digest', `${reg.host}/fix/oci:v1`, '--verbose'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout, `${oci.manifestDigest}\n`)
+    const sent = r.stderr.split('\n').filter((l) => l.startsWith('--> '))
+    assert.deepEqual(sent, [`--> GET http://${reg.host}/v2/`, `--> HEAD http://${reg.host}/v2/fix/oci/manifests/v1`])
+  })
+
   it('config prints the config blob; an index defaults to linux/amd64', async () => {
     const r = await runCli(['config', `${reg.host}/fix/docker:v1`])
     assert.equal(r.code, 0, r.stderr)

@@ -12,6 +12,11 @@ import {parseChallenges, pickChallenge} from './challenge.js'
 import {type ErrorContext, isNotTlsError, networkError, statusError} from './errors.js'
 import {type BodyFactory, type HttpClient, type RawResponse, drain, readBody} from './http.js'
 
+/** how long HTTP alone is given to answer before HTTPS is tried beside it (loopback: ~3 ms) */
+const HTTP_HEAD_START_MS = 100
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref())
+
 export interface TransportOptions {
   http: HttpClient
   keychain?: Keychain
@@ -61,26 +66,70 @@ export class RegistryTransport {
   }
 
   private async ping(): Promise<string> {
-    const schemes = this.opts.insecure || isInsecureByDefault(this.apiHost) ? ['https', 'http'] : ['https']
-    for (const scheme of schemes) {
-      const base = `${scheme}://${this.apiHost}`
-      let res: RawResponse
-      try {
-        res = await this.opts.http.send({method: 'GET', url: `${base}/v2/`, noRetryCodes: ['ECONNREFUSED', 'ENOTFOUND']})
-      } catch (e) {
-        if (scheme === 'https' && schemes.length > 1 && isNotTlsError(e)) continue
-        throw networkError(e, this.registry, scheme)
-      }
-      this.noteWarnings(res.headers)
-      if (res.status === 401) this.auth.setChallenge(pickChallenge(parseChallenges(res.headers['www-authenticate'])))
-      if (res.status >= 500) {
-        const body = await readBody(res.body, 64 * 1024, this.registry).catch(() => undefined)
-        throw statusError(res.status, body, res.headers['content-type'], {registry: this.registry, subject: this.registry}, {method: 'GET', path: '/v2/'})
-      }
-      await drain(res.body)
-      return base
+    const https = `https://${this.apiHost}`
+    if (!(this.opts.insecure || isInsecureByDefault(this.apiHost))) return this.accept(await this.probe(https), https)
+    // Where plain HTTP is allowed, HTTP is asked first and HTTPS joins when HTTP fails, answers
+    // as something other than a registry, or takes longer than HTTP_HEAD_START_MS. A registry's
+    // answer over plain HTTP (its API version header, no redirect) proves that the port speaks
+    // HTTP and so cannot speak TLS: it decides at once, saving HTTPS's failed handshake (and
+    // TLS's setup) on every run against a local registry. Otherwise HTTPS is preferred.
+    const http = `http://${this.apiHost}`
+    const stopHttp = new AbortController()
+    const stopHttps = new AbortController()
+    const viaHttp = this.probe(http, stopHttp.signal)
+    const httpRegistry = viaHttp.then(
+      (res) => (res.status < 500 && res.headers['docker-distribution-api-version'] && res.url.startsWith('http:') ? res : undefined),
+      () => undefined,
+    )
+    const headStart = await Promise.race([httpRegistry, sleep(HTTP_HEAD_START_MS).then(() => undefined)])
+    if (headStart) return this.accept(headStart, http)
+    const viaHttps = this.probe(https, stopHttps.signal)
+    viaHttps.catch(() => {})
+    const first = await Promise.race([
+      viaHttps.then(
+        (res) => ({https: res}),
+        (error: unknown) => ({error}),
+      ),
+      httpRegistry.then((res) => (res ? {http: res} : new Promise<never>(() => {}))),
+    ])
+    if ('http' in first) {
+      stopHttps.abort()
+      return this.accept(first.http, http)
     }
-    throw new RegistryError(`${this.registry}: no usable scheme`, {code: 'NETWORK'})
+    if ('https' in first || !isNotTlsError(first.error)) {
+      stopHttp.abort()
+      viaHttp.then((res) => res.body.destroy(), () => {})
+      if ('https' in first) return this.accept(first.https, https)
+      throw networkError(first.error, this.registry, 'https')
+    }
+    let res: RawResponse
+    try {
+      res = await viaHttp
+    } catch (e) {
+      throw networkError(e, this.registry, 'http')
+    }
+    return this.accept(res, http)
+  }
+
+  private async probe(base: string, signal?: AbortSignal): Promise<RawResponse> {
+    try {
+      return await this.opts.http.send({method: 'GET', url: `${base}/v2/`, noRetryCodes: ['ECONNREFUSED', 'ENOTFOUND'], signal})
+    } catch (e) {
+      if (!signal) throw networkError(e, this.registry, new URL(base).protocol.replace(':', ''))
+      throw e
+    }
+  }
+
+  /** accept learns the challenge and warnings from a ping answer and settles on its scheme. */
+  private async accept(res: RawResponse, base: string): Promise<string> {
+    this.noteWarnings(res.headers)
+    if (res.status === 401) this.auth.setChallenge(pickChallenge(parseChallenges(res.headers['www-authenticate'])))
+    if (res.status >= 500) {
+      const body = await readBody(res.body, 64 * 1024, this.registry).catch(() => undefined)
+      throw statusError(res.status, body, res.headers['content-type'], {registry: this.registry, subject: this.registry}, {method: 'GET', path: '/v2/'})
+    }
+    await drain(res.body)
+    return base
   }
 
   /** request sends one registry API request with credentials; non-success statuses throw. */

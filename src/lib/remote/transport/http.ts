@@ -47,6 +47,8 @@ export interface RawRequest {
   retry?: boolean
   /** network error codes that are not retried for this request (e.g. ECONNREFUSED for a ping) */
   noRetryCodes?: string[]
+  /** cancels this request alone (the client's own signal cancels every request) */
+  signal?: AbortSignal
 }
 
 export interface RawResponse {
@@ -137,7 +139,7 @@ export class HttpClient {
       body: body as Buffer | undefined,
       context: {authorization: req.authorization},
       followRedirect: req.followRedirect ?? true,
-      signal: this.options.signal,
+      signal: req.signal && this.options.signal ? AbortSignal.any([req.signal, this.options.signal]) : (req.signal ?? this.options.signal),
     })
     // got's duplex stream waits for a request body on methods that may carry one
     if (body === undefined && req.method !== 'GET' && req.method !== 'HEAD') stream.end()
