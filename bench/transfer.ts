@@ -17,6 +17,9 @@ import {type RunningRegistry, startRegistry} from '../test/support/registry.js'
 import {median, table} from './lib.js'
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
+/** BENCH_ONLY=copy,pull,push,small runs just those cases (pull runs when push does: it makes the tarball) */
+const only = new Set((process.env.BENCH_ONLY ?? 'copy,pull,push,small').split(','))
+if (only.has('push')) only.add('pull')
 const layers = Number(process.env.BENCH_LAYERS ?? 8)
 const layerMiB = Number(process.env.BENCH_LAYER_MIB ?? 48)
 const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url))
@@ -124,18 +127,26 @@ try {
   const results: Record<string, {ocitool: Run[]; skopeo: Run[]; floor?: Run[]}> = {}
   const add = (k: string, who: 'ocitool' | 'skopeo' | 'floor', r: Run) => ((results[k] ??= {ocitool: [], skopeo: []})[who] ??= []).push(r)
   for (let round = 0; round < rounds; round++) {
-    add('copy registry → registry', 'ocitool', await fresh((d) => timed(process.execPath, [bin, 'copy', `${src.host}/bench/big:v1`, `${d.host}/dst/big:v1`])))
-    add('copy registry → registry', 'skopeo', await fresh((d) => timed('skopeo', ['copy', ...s.src, ...s.dst, `docker://${src.host}/bench/big:v1`, `docker://${d.host}/dst/big:v1`])))
-    add('copy registry → registry', 'floor', await fresh((d) => curlUpload(d, big.blobs)))
-    await rm(tarball, {force: true})
-    add('pull → docker tarball', 'ocitool', await timed(process.execPath, [bin, 'pull', `${src.host}/bench/big:v1`, tarball]))
-    const skopeoTar = join(work, 'skopeo.tar')
-    await rm(skopeoTar, {force: true})
-    add('pull → docker tarball', 'skopeo', await timed('skopeo', ['copy', ...s.src, `docker://${src.host}/bench/big:v1`, `docker-archive:${skopeoTar}:bench/big:v1`]))
-    add('push tarball → new repository', 'ocitool', await fresh((d) => timed(process.execPath, [bin, 'push', tarball, `${d.host}/pushed/big:v1`])))
-    add('push tarball → new repository', 'skopeo', await fresh((d) => timed('skopeo', ['copy', ...s.dst, `docker-archive:${tarball}`, `docker://${d.host}/pushed/big:v1`])))
-    add('copy 40 small layers', 'ocitool', await fresh((d) => timed(process.execPath, [bin, 'copy', `${src.host}/bench/small:v1`, `${d.host}/dst/small:v1`])))
-    add('copy 40 small layers', 'skopeo', await fresh((d) => timed('skopeo', ['copy', ...s.src, ...s.dst, `docker://${src.host}/bench/small:v1`, `docker://${d.host}/dst/small:v1`])))
+    if (only.has('copy')) {
+      add('copy registry → registry', 'ocitool', await fresh((d) => timed(process.execPath, [bin, 'copy', `${src.host}/bench/big:v1`, `${d.host}/dst/big:v1`])))
+      add('copy registry → registry', 'skopeo', await fresh((d) => timed('skopeo', ['copy', ...s.src, ...s.dst, `docker://${src.host}/bench/big:v1`, `docker://${d.host}/dst/big:v1`])))
+      add('copy registry → registry', 'floor', await fresh((d) => curlUpload(d, big.blobs)))
+    }
+    if (only.has('pull')) {
+      await rm(tarball, {force: true})
+      add('pull → docker tarball', 'ocitool', await timed(process.execPath, [bin, 'pull', `${src.host}/bench/big:v1`, tarball]))
+      const skopeoTar = join(work, 'skopeo.tar')
+      await rm(skopeoTar, {force: true})
+      add('pull → docker tarball', 'skopeo', await timed('skopeo', ['copy', ...s.src, `docker://${src.host}/bench/big:v1`, `docker-archive:${skopeoTar}:bench/big:v1`]))
+    }
+    if (only.has('push')) {
+      add('push tarball → new repository', 'ocitool', await fresh((d) => timed(process.execPath, [bin, 'push', tarball, `${d.host}/pushed/big:v1`])))
+      add('push tarball → new repository', 'skopeo', await fresh((d) => timed('skopeo', ['copy', ...s.dst, `docker-archive:${tarball}`, `docker://${d.host}/pushed/big:v1`])))
+    }
+    if (only.has('small')) {
+      add('copy 40 small layers', 'ocitool', await fresh((d) => timed(process.execPath, [bin, 'copy', `${src.host}/bench/small:v1`, `${d.host}/dst/small:v1`])))
+      add('copy 40 small layers', 'skopeo', await fresh((d) => timed('skopeo', ['copy', ...s.src, ...s.dst, `docker://${src.host}/bench/small:v1`, `docker://${d.host}/dst/small:v1`])))
+    }
     process.stdout.write(`round ${round + 1}/${rounds} done\n`)
   }
   const targets: Record<string, string> = {'copy registry → registry': '≤ 0.90', 'pull → docker tarball': '≤ 1.00', 'push tarball → new repository': '≤ 1.00', 'copy 40 small layers': '≤ 1.00'}

@@ -7,6 +7,7 @@
  */
 import {ExitCode, IntegrityError, InterruptedError, isOcitoolError} from '../errors.js'
 import {verify} from '../io/verify.js'
+import type {Readable} from 'node:stream'
 import type {Descriptor} from '../oci/types.js'
 import type {Sink, Source} from '../stores/types.js'
 import type {Plan} from './plan.js'
@@ -86,10 +87,12 @@ async function moveBlob(
     emit({type: 'blob-start', digest: desc.digest, size: desc.size})
     let moved = 0
     try {
-      const data = await source.blob(desc)
       const checked = verify(desc.digest, desc.size, {
         what: `blob ${desc.digest} from ${source.description}`,
-        coalesce: COALESCE,
+        // grouping pieces pays where this process hashes or writes files; a registry sink hashes
+        // for us, and there copying 64 KiB pieces into 1 MiB ones only costs (memcpy and GC:
+        // measured 0.3 CPU-s per 384 MiB copied)
+        coalesce: sink.verifiesDigests ? undefined : COALESCE,
         hash: !sink.verifiesDigests,
         onBytes: (n) => {
           moved += n
@@ -97,11 +100,24 @@ async function moveBlob(
           emit({type: 'blob-bytes', digest: desc.digest, bytes: n, done: moved, size: desc.size})
         },
       })
+      // the sink prepares (a registry opens its upload session) while the source answers: one
+      // round trip less per blob, which is most of the time of a small blob
+      const put = sink.putBlob(desc, checked)
+      put.catch(() => {})
+      let data: Readable
+      try {
+        data = await source.blob(desc)
+      } catch (e) {
+        checked.destroy(e as Error)
+        await put.catch(() => {})
+        throw e
+      }
       data.on('error', (e) => checked.destroy(e))
       const onAbort = () => data.destroy(new InterruptedError())
       options.signal?.addEventListener('abort', onAbort, {once: true})
       try {
-        await sink.putBlob(desc, data.pipe(checked))
+        data.pipe(checked)
+        await put
       } catch (e) {
         // a sink that hashes for us (a registry) saw bad bytes: they came from the source
         if (sink.verifiesDigests && isOcitoolError(e) && e.code === 'DIGEST_MISMATCH') {
