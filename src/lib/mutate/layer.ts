@@ -54,6 +54,11 @@ export interface LayerInputOptions {
   stdin?: Readable
   /** gzip tuning (tests, benchmarks): worker threads, single-member threshold, member size */
   gzip?: {workers?: number; threshold?: number; memberSize?: number}
+  /**
+   * also written every blob byte, in order, as it is made (an upload under way); a failing tee
+   * is dropped without failing the layer, which is still whole in its temporary file
+   */
+  tee?: Writable
 }
 
 export interface PreparedLayer {
@@ -179,16 +184,22 @@ async function sniff(stream: Readable, n: number): Promise<{head: Buffer; stream
   return {head, stream}
 }
 
-/** Output writes the blob to the temporary file, hashing it (unless told not to) and counting. */
+/** Output writes the blob to the temporary file (and the tee), hashing it (unless told not to) and counting. */
 class Output {
   readonly digester: Digester | undefined
   size = 0
+  private tee: Writable | undefined
+  /** why the tee was dropped, if it was */
+  teeError: Error | undefined
 
   constructor(
     private readonly fh: FileHandle,
     hash: boolean,
+    tee?: Writable,
   ) {
     this.digester = hash ? createDigester('sha256') : undefined
+    this.tee = tee
+    tee?.once('error', (e) => this.dropTee(e))
   }
 
   async write(chunks: Buffer[]): Promise<void> {
@@ -196,6 +207,36 @@ class Output {
       this.digester?.update(c)
       this.size += c.length
     }
+    await Promise.all([this.writeFile(chunks), this.writeTee(chunks)])
+  }
+
+  private dropTee(e: Error): void {
+    this.teeError ??= e
+    this.tee = undefined
+  }
+
+  private async writeTee(chunks: Buffer[]): Promise<void> {
+    const tee = this.tee
+    if (!tee) return
+    if (tee.destroyed) {
+      this.dropTee(new Error('the upload stopped'))
+      return
+    }
+    let full = false
+    for (const c of chunks) full = !tee.write(c) || full
+    if (!full || tee.destroyed) return
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        tee.off('drain', done)
+        tee.off('close', done)
+        resolve()
+      }
+      tee.on('drain', done)
+      tee.on('close', done)
+    })
+  }
+
+  private async writeFile(chunks: Buffer[]): Promise<void> {
     let list = chunks
     while (list.length > 0) {
       let {bytesWritten: n} = await this.fh.writev(list)
@@ -278,7 +319,7 @@ export async function prepareLayer(input: string, options: LayerInputOptions): P
       found = detectCompression(sniffed.head)
     }
     const keep = found === compression && compression !== 'none'
-    const out = new Output(fh, compression !== 'none')
+    const out = new Output(fh, compression !== 'none', options.tee)
     const check = new TarCheck(what, options.warn)
     decompress = decoder(found, what)
     decompress?.once('error', (e) => (decompressError = e))
@@ -291,6 +332,7 @@ export async function prepareLayer(input: string, options: LayerInputOptions): P
     stages.push(keep ? discard() : fileSink(out))
     await run(stages, options.signal)
     await fh.close()
+    if (out.teeError) options.tee?.destroy()
     const digest = out.digester?.digest() ?? check.diffId()
     return {
       desc: {mediaType: layerMediaType(options.mediaTypes, compression), digest, size: out.size},
@@ -300,6 +342,7 @@ export async function prepareLayer(input: string, options: LayerInputOptions): P
     }
   } catch (e) {
     opened.stream.destroy()
+    options.tee?.destroy()
     // its worker threads have stopped once it closed: none outlives a failed layer
     if (encoder !== undefined && !encoder.closed) await new Promise((resolve) => encoder!.destroy().once('close', resolve))
     await fh.close().catch(() => {})

@@ -12,6 +12,7 @@ import {EmptyImageSource} from '../mutate/empty.js'
 import {type LayerInputOptions, type PreparedLayer, prepareLayer} from '../mutate/layer.js'
 import {OverlaySource} from '../mutate/overlay.js'
 import {type RemoteOptions, withSession} from '../remote/session.js'
+import {startStreamingUpload} from '../remote/upload.js'
 import {type Location, describeLocation} from '../stores/location.js'
 import {openSource} from '../stores/open.js'
 import type {Source} from '../stores/types.js'
@@ -39,8 +40,18 @@ export async function append(base: Location | undefined, layers: string[], dst: 
       if (more.length > 0) throw new UsageError(`${baseSource.description}: holds ${more.length + 1} images; name one`)
       const docker = isDockerFamily(root.mediaType, root.bytes)
       for (const input of layers) {
-        const layer = await prepareLayer(input, {...options, mediaTypes: docker ? 'docker' : 'oci', signal: options.signal, warn: options.warn})
+        // into a registry, each new layer is uploaded while it is compressed; the copy below then
+        // finds it there. Should that upload fail, the copy uploads the layer from its file.
+        const upload = dst.kind === 'registry' ? await startStreamingUpload(session.repository(dst.ref)).catch(() => undefined) : undefined
+        let layer: PreparedLayer
+        try {
+          layer = await prepareLayer(input, {...options, mediaTypes: docker ? 'docker' : 'oci', signal: options.signal, warn: options.warn, tee: upload?.body})
+        } catch (e) {
+          upload?.abort()
+          throw e
+        }
         prepared.push(layer)
+        if (upload && !upload.body.destroyed) await upload.finish(layer.desc.digest).catch(() => {})
         overlay.addBlob(layer.desc.digest, layer.bytes)
       }
       const created = createdNow(options.created)

@@ -1,7 +1,7 @@
 /**
  * upload: streaming blob uploads (one streamed PUT, or PATCH chunks), for the transfer engine.
  */
-import type {Readable} from 'node:stream'
+import {PassThrough, type Readable, type Writable} from 'node:stream'
 import {RegistryError} from '../errors.js'
 import type {RepositoryClient} from './registry.js'
 import {drain} from './transport/http.js'
@@ -87,4 +87,56 @@ async function* chunks(data: Readable, size: number): AsyncGenerator<Buffer> {
 
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v
+}
+
+/** A blob upload fed while its bytes are made, before their digest is known. */
+export interface StreamingUpload {
+  /** the blob's bytes in order; written with backpressure */
+  readonly body: Writable
+  /** ends the body and commits the bytes under `digest` (the registry checks it) */
+  finish(digest: string): Promise<void>
+  /** stops the upload; the registry drops the unfinished session in time */
+  abort(): void
+}
+
+/**
+ * startStreamingUpload opens an upload session and starts one PATCH whose body (chunked, no
+ * length) is written as the bytes are produced, as Docker's client uploads a layer it builds;
+ * `finish` then commits it with `PUT ?digest=`. For a blob whose digest is known only at its
+ * end (a layer being compressed), this moves the upload into the time the compression takes.
+ */
+export async function startStreamingUpload(repo: RepositoryClient): Promise<StreamingUpload> {
+  const push = [repositoryScope(repo.repository, 'pull', 'push')]
+  const context = {subject: `${repo.name} (new blob)`, what: 'blob upload'}
+  const start = await repo.transport.request({method: 'POST', path: `/v2/${repo.repository}/blobs/uploads/`, scopes: push, expect: [202], context})
+  await drain(start.body)
+  const location = headerValue(start.headers.location)
+  if (!location) throw new RegistryError(`blob upload ${repo.name}: the registry gave no upload location`, {code: 'BAD_RESPONSE'})
+  const body = new PassThrough({highWaterMark: 4 * 1024 * 1024})
+  const patched = repo.transport.request({
+    method: 'PATCH',
+    path: new URL(location, start.url).toString(),
+    scopes: push,
+    headers: {'content-type': 'application/octet-stream'},
+    body: () => body,
+    retry: false,
+    expect: [202],
+    context,
+  })
+  patched.catch(() => body.destroy())
+  return {
+    body,
+    async finish(digest: string) {
+      body.end()
+      const res = await patched
+      await drain(res.body)
+      const url = new URL(headerValue(res.headers.location) ?? location, res.url)
+      url.searchParams.set('digest', digest)
+      const done = await repo.transport.request({method: 'PUT', path: url.toString(), scopes: push, headers: {'content-length': '0'}, body: Buffer.alloc(0), expect: [201, 204], context: {...context, subject: `${repo.name}@${digest}`}})
+      await drain(done.body)
+    },
+    abort() {
+      body.destroy()
+    },
+  }
 }
