@@ -30,8 +30,12 @@ interface Run {
   rssMiB: number
 }
 
-/** timed runs a command under GNU time, for wall time and peak RSS */
-function timed(cmd: string, args: string[]): Promise<Run> {
+/**
+ * timed runs a command under GNU time, for wall time and peak RSS. The disk first takes what
+ * earlier runs left to write (sync, untimed), so no run pays for the one before it.
+ */
+async function timed(cmd: string, args: string[]): Promise<Run> {
+  await new Promise((resolve) => execFile('sync', resolve))
   return new Promise((resolve, reject) => {
     execFile('/usr/bin/time', ['-f', '%e %M', cmd, ...args], {maxBuffer: 64 * 1024 * 1024}, (err, _out, stderr) => {
       const m = /([\d.]+) (\d+)\s*$/.exec(stderr)

@@ -202,7 +202,7 @@ export class PositionedTarFile {
     try {
       await this.writeAt(handle, [Buffer.alloc(TRAILER)], this.pos)
       this.pos += TRAILER
-      await handle.sync()
+      // no fsync, as for the modern archive (see tar-writer.ts FileOutput.finish)
       await handle.close()
       await fsp.rename(this.tmp, this.target)
       this.state = 'committed'
