@@ -11,9 +11,12 @@ if (argv.length === 1 && argv[0] === '--version') {
   // engines at install, so skip it here and restore the environment for child processes
   const had = process.env.OCLIF_DISABLE_ENGINE_WARNING
   process.env.OCLIF_DISABLE_ENGINE_WARNING = '1'
-  // the build bundles @oclif/core into dist/oclif-core.js (one file to open instead of ~150),
-  // the same instance the bundled commands import
-  const {execute} = await import('#oclif-core')
+  // the build bundles @oclif/core into dist/oclif-core.cjs (one file to open instead of ~150),
+  // the same instance the bundled commands require; their compiled code is kept between runs
+  const {createRequire} = await import('node:module')
+  const require = createRequire(import.meta.url)
+  require('./compile-cache.cjs').enable(new URL('../dist', import.meta.url).pathname)
+  const {execute} = require('#oclif-core')
   if (had === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING
   else process.env.OCLIF_DISABLE_ENGINE_WARNING = had
   await execute({dir: import.meta.url})

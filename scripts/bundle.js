@@ -1,40 +1,52 @@
 #!/usr/bin/env node
-// Bundles each compiled command (dist/commands/**/*.js) with the core and got into one file, and
-// @oclif/core with its dependencies into dist/oclif-core.js, which bin/run.js and every command
-// import as `#oclif-core` (package.json `imports`), so they share one instance. Startup on this
-// kind of machine is dominated by opening module files; bundles open a handful instead of
-// hundreds (measured: `ocitool digest` 264 → 213 ms for the commands; importing @oclif/core
-// 155 → 120 ms). Installed plugins keep their own @oclif/core from node_modules, as oclif
-// plugins may. dist/lib stays unbundled for library users.
+// Bundles each compiled command (dist/commands/**/*.js) with the core and got into one CommonJS
+// file (dist/commands/**/*.cjs), and @oclif/core with its dependencies into dist/oclif-core.cjs,
+// which bin/run.js and every command require as `#oclif-core` (package.json `imports`), so they
+// share one instance. Startup on this kind of machine is dominated by opening and compiling
+// module files: bundles open a handful instead of hundreds (measured: `ocitool digest` 264 → 213
+// ms for the commands; loading @oclif/core 155 → 120 ms), and CommonJS lets bin/compile-cache.cjs
+// keep V8's compiled code between runs, which Node 20 offers for no ES module. Installed plugins
+// keep their own @oclif/core from node_modules, as oclif plugins may. dist/lib stays unbundled
+// ES modules for library users.
 import {build} from 'esbuild'
-import {readdirSync, renameSync, rmSync, statSync} from 'node:fs'
-import {join} from 'node:path'
+import {readdirSync, readFileSync, renameSync, rmSync, statSync} from 'node:fs'
+import {readFile} from 'node:fs/promises'
+import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const dist = process.argv[2] ?? join(root, 'dist')
 const tmp = `${dist}-bundle`
 
-function find(dir) {
+function find(dir, ext = '.js') {
   return readdirSync(dir).flatMap((n) => {
     const p = join(dir, n)
-    return statSync(p).isDirectory() ? find(p) : p.endsWith('.js') ? [p] : []
+    return statSync(p).isDirectory() ? find(p, ext) : p.endsWith(ext) ? [p] : []
   })
 }
 
 rmSync(tmp, {recursive: true, force: true})
-// @oclif/core is CommonJS: name its exports so the ES module bundle exports each of them
-const oclifNames = Object.keys(await import('@oclif/core')).filter((n) => n !== 'default' && n !== '__esModule')
-await build({
-  stdin: {contents: `export {${oclifNames.join(', ')}} from '@oclif/core'`, resolveDir: root, loader: 'js'},
-  outfile: join(dist, 'oclif-core.js'),
-  bundle: true,
-  // an ES module, so importers see its named exports; oclif's own require() calls (CommonJS
-  // plugins) and __dirname get Node's versions through the banner
-  format: 'esm',
-  banner: {
-    js: "import {createRequire as __ocitoolCreateRequire} from 'node:module'; import {fileURLToPath as __ocitoolPath} from 'node:url'; const require = __ocitoolCreateRequire(import.meta.url); const __filename = __ocitoolPath(import.meta.url); const __dirname = __ocitoolPath(new URL('.', import.meta.url));",
+/**
+ * dynamicImports routes the import() calls left in bundled code (oclif loading an ES module
+ * plugin or command) through globalThis.__ocitoolImport, which bin/compile-cache.cjs defines:
+ * code compiled from V8's cache cannot call import() itself on Node 20.
+ */
+const dynamicImports = {
+  name: 'dynamic-imports',
+  setup(b) {
+    b.onLoad({filter: /[\\/]node_modules[\\/].*\.(c|m)?js$/}, async (a) => {
+      const text = await readFile(a.path, 'utf8')
+      if (!/\bimport\(/.test(text)) return undefined
+      return {contents: text.replace(/(?<![\w.$'"`])import\(/g, 'globalThis.__ocitoolImport('), loader: 'js', resolveDir: dirname(a.path)}
+    })
   },
+}
+await build({
+  entryPoints: [join(root, 'node_modules/@oclif/core/lib/index.js')],
+  plugins: [dynamicImports],
+  outfile: join(dist, 'oclif-core.cjs'),
+  bundle: true,
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   // only needed to run TypeScript sources in development (oclif's ts-path), loaded lazily there
@@ -69,26 +81,20 @@ const gotExtras = {
     b.onLoad({filter: /.*/, namespace: 'got-extras'}, (a) => ({contents: stubs[a.path], loader: 'js'}))
   },
 }
-// One build per command: everything the command imports statically in its own file, and what it
-// imports lazily (tarballs, layouts, progress on a TTY, keychains) in chunks beside it, loaded
-// only by the runs that need them (measured: `digest` loads 281 KB instead of 440 KB). One
-// build for all commands would instead split code the commands share into many small files.
+// One build per command, everything it imports in one file: what it imports lazily (tarballs,
+// layouts, progress on a TTY, keychains) is compiled only by the runs that call it.
 await Promise.all(
   find(join(dist, 'commands')).map((entry) =>
     build({
       entryPoints: [entry],
       outbase: dist,
       outdir: tmp,
-      entryNames: '[dir]/[name]',
-      chunkNames: 'chunks/[name]-[hash]',
+      outExtension: {'.js': '.cjs'},
       bundle: true,
-      splitting: true,
-      format: 'esm',
+      format: 'cjs',
       platform: 'node',
       target: 'node20',
-      plugins: [sharedOclif, gotExtras],
-      // CommonJS dependencies inside an ES module bundle still call require()
-      banner: {js: "import {createRequire as __ocitoolCreateRequire} from 'node:module'; const require = __ocitoolCreateRequire(import.meta.url);"},
+      plugins: [sharedOclif, gotExtras, dynamicImports],
       logLevel: 'warning',
       minifyWhitespace: true,
     }),
@@ -97,5 +103,9 @@ await Promise.all(
 rmSync(join(dist, 'commands'), {recursive: true, force: true})
 rmSync(join(dist, 'chunks'), {recursive: true, force: true})
 renameSync(join(tmp, 'commands'), join(dist, 'commands'))
-renameSync(join(tmp, 'chunks'), join(dist, 'chunks'))
 rmSync(tmp, {recursive: true, force: true})
+// our own sources must not call import() either (import statically, or let esbuild inline it)
+for (const file of [join(dist, 'oclif-core.cjs'), ...find(join(dist, 'commands'), '.cjs')]) {
+  const m = /.{0,60}(?<![\w.$'"`])import\(.{0,40}/.exec(readFileSync(file, 'utf8'))
+  if (m) throw new Error(`${file}: a dynamic import() is left in the bundle: ${m[0]}`)
+}

@@ -123,7 +123,7 @@ function serve(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Se
 
 describe('ocitool registry serve (built CLI)', () => {
   before(() => {
-    assert.ok(fs.existsSync(path.join(repoRoot, 'dist', 'commands', 'registry', 'serve.js')), 'build first: npm run build')
+    assert.ok(fs.existsSync(path.join(repoRoot, 'dist', 'commands', 'registry', 'serve.cjs')), 'build first: npm run build')
   })
 
   it('prints its URL, serves skopeo, exits 0 on SIGTERM, and keeps the tag across a restart on --disk', async () => {

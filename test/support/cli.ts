@@ -50,6 +50,8 @@ export async function runCli(args: string[], opts: CliOptions = {}): Promise<Cli
     // DOCKER_CONFIG follows HOME: a caller-given HOME means `$HOME/.docker` is used.
     if (home) env.DOCKER_CONFIG = path.join(home.path, '.docker')
     else delete env.DOCKER_CONFIG
+    // the compiled-code cache (bin/compile-cache.cjs) is shared by the runs, as a user's is
+    env.XDG_CACHE_HOME = path.join(repoRoot, 'node_modules', '.cache', 'ocitool-test')
     // every CLI run resolves names offline: no test can send a DNS query off this machine
     const guard = path.join(repoRoot, 'test', 'support', 'offline-dns.cjs')
     if (existsSync(guard)) env.NODE_OPTIONS = [env.NODE_OPTIONS, `--require ${guard}`].filter(Boolean).join(' ')

@@ -7,7 +7,7 @@
 import {createReadStream} from 'node:fs'
 import {open, readFile, stat} from 'node:fs/promises'
 import {basename} from 'node:path'
-import type {Readable} from 'node:stream'
+import {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {NotFoundError, UsageError} from '../errors.js'
 import {createDigester, digestOf} from '../oci/digest.js'
@@ -74,7 +74,6 @@ export class LooseFilesSource implements Source {
   async blob(desc: Descriptor): Promise<Readable> {
     const {config, layers} = await this.build()
     if (desc.digest === config.desc.digest) {
-      const {Readable} = await import('node:stream')
       return Readable.from([config.bytes])
     }
     const layer = layers.find((l) => l.desc.digest === desc.digest)
