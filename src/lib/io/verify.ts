@@ -39,7 +39,8 @@ export class VerifyStream extends Transform {
     readonly size: number | undefined,
     private readonly options: VerifyOptions = {},
   ) {
-    super({highWaterMark: 1024 * 1024})
+    // without regrouping, pieces pass straight on: a megabyte held here per blob is only memory
+    super({highWaterMark: options.coalesce ? 1024 * 1024 : 64 * 1024})
     const colon = digest.indexOf(':')
     this.algorithm = digest.slice(0, colon)
     this.hex = digest.slice(colon + 1)

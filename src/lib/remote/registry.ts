@@ -209,7 +209,8 @@ export class RepositoryClient {
     const length = Number(headerValue(first.headers['content-length']))
     const total = size ?? (Number.isFinite(length) ? length : undefined)
     if (total === undefined) return {stream: first.body}
-    const out = new PassThrough({highWaterMark: 1024 * 1024})
+    // small: pieces go on as they come (see VerifyStream's highWaterMark)
+    const out = new PassThrough({highWaterMark: 64 * 1024})
     let received = 0
     let left = resumes
     const pump = (body: Readable): void => {
