@@ -21,7 +21,7 @@ import {promisify} from 'node:util'
 import * as zlib from 'node:zlib'
 
 import {OcitoolError, UsageError} from '../errors.js'
-import {type Compressed, GzipPool} from './gzip-worker.js'
+import {type Compressed, GZIP_MEM_LEVEL, GzipPool} from './gzip-worker.js'
 
 const MiB = 1024 * 1024
 const gzipAsync = promisify(zlib.gzip) as (buf: Buffer, options: zlib.ZlibOptions) => Promise<Buffer>
@@ -132,7 +132,7 @@ export class GzipEncoder extends Transform {
       const parts = this.piece === undefined ? this.held : [...this.held, this.piece.subarray(0, this.fill)]
       this.held = []
       this.piece = undefined
-      this.push(await gzipAsync(Buffer.concat(parts), {level: this.level, windowBits: 15, memLevel: 8, chunkSize: MiB}))
+      this.push(await gzipAsync(Buffer.concat(parts), {level: this.level, windowBits: 15, memLevel: GZIP_MEM_LEVEL, chunkSize: MiB}))
       return
     }
     if (this.piece !== undefined && this.fill > 0) await this.submit(this.piece.subarray(0, this.fill))
