@@ -9,6 +9,7 @@ import {gunzipSync, gzipSync} from 'node:zlib'
 import {runCli} from '../support/cli.js'
 import {type PushedFixture, makeLayerTar, pushFixture, sha256, skopeo} from '../support/fixtures.js'
 import {run} from '../support/exec.js'
+import {startProxy} from '../support/proxy.js'
 import {type RunningRegistry, startRegistry} from '../support/registry.js'
 import {type TmpDir, tmpDir} from '../support/tmp.js'
 
@@ -72,6 +73,47 @@ describe('append', () => {
     assert.equal(doc.mediaType, 'application/vnd.docker.distribution.manifest.v2+json')
     assert.equal(doc.layers.at(-1).mediaType, 'application/vnd.docker.image.rootfs.diff.tar.gzip')
     assert.equal((await configOf(reg, 'ap/docker:v2')).rootfs.diff_ids.at(-1), sha256(layerTar))
+  })
+
+  it('into a registry, the new layer is uploaded while it is made: one streamed PATCH, then PUT ?digest', async () => {
+    const proxy = await startProxy({upstream: reg.url})
+    try {
+      const r = await runCli(['append', '-b', `${proxy.host}/ap/oci:v1`, '-f', layerFile, '-t', `${proxy.host}/ap/stream:v1`])
+      assert.equal(r.code, 0, r.stderr)
+      const {doc} = await inspect(reg, 'ap/stream:v1')
+      const layer = doc.layers.at(-1) as {digest: string; size: number}
+      const q = proxy.requests()
+      const patches = q.filter((x) => x.method === 'PATCH' && x.path.includes('/blobs/uploads/'))
+      assert.equal(patches.length, 1, JSON.stringify(q.map((x) => `${x.method} ${x.path} ${x.bytesIn}`)))
+      assert.equal(patches[0].bytesIn, layer.size)
+      assert.equal(patches[0].status, 202)
+      // no second upload of the layer's bytes: the copy found it there
+      assert.deepEqual(q.filter((x) => x.bytesIn >= layer.size && x !== patches[0]), [])
+      const blob = await runCli(['blob', `${reg.host}/ap/stream@${layer.digest}`])
+      assert.deepEqual(gunzipSync(blob.stdoutBytes), layerTar)
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('a streamed upload the registry refuses falls back to uploading the layer from its file', async () => {
+    const proxy = await startProxy({upstream: reg.url})
+    try {
+      proxy.addFault({match: {method: 'PATCH', path: '/blobs/uploads/'}, action: {kind: 'status', status: 500}})
+      const r = await runCli(['append', '-b', `${proxy.host}/ap/oci:v1`, '-f', layerFile, '-t', `${proxy.host}/ap/fallback:v1`], {env: {OCITOOL_RETRIES: '0'}})
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(r.stderr, '')
+      const {doc} = await inspect(reg, 'ap/fallback:v1')
+      const layer = doc.layers.at(-1) as {digest: string; size: number}
+      const q = proxy.requests()
+      assert.ok(q.some((x) => x.fault !== undefined && x.method === 'PATCH'), 'the fault fired')
+      const puts = q.filter((x) => x.method === 'PUT' && x.path.includes('/blobs/uploads/') && x.bytesIn === layer.size)
+      assert.equal(puts.length, 1, 'the layer was uploaded once, from its file')
+      const blob = await runCli(['blob', `${reg.host}/ap/fallback@${layer.digest}`])
+      assert.deepEqual(gunzipSync(blob.stdoutBytes), layerTar)
+    } finally {
+      await proxy.stop()
+    }
   })
 
   it('a directory is packed reproducibly (SOURCE_DATE_EPOCH) with modes and links; skopeo unpacks it', async () => {
