@@ -4,8 +4,8 @@
 // costs a fifth of a short command's time. Each entry is taken just after its bundle loaded
 // and written when the process exits.
 //
-// One file per bundle and content in $XDG_CACHE_HOME/ocitool/v8 (else ~/.cache/ocitool/v8), named
-// by a hash of the bundle's bytes and the Node version: a rebuilt bundle or another Node makes a
+// One file per bundle in $XDG_CACHE_HOME/ocitool/v8 (else ~/.cache/ocitool/v8), named by a hash
+// of the bundle's path and bytes and the Node version: a rebuilt bundle or another Node makes a
 // new entry, never a wrong one (V8 also refuses data it did not make). Written atomically; any
 // failure (a read-only home, a full disk) only means compiling as usual.
 // OCITOOL_NO_COMPILE_CACHE=1 turns it off.
@@ -34,7 +34,8 @@ function enable(root) {
   const compile = Module.prototype._compile
   Module.prototype._compile = function (content, filename) {
     if (!filename.startsWith(prefix) || !filename.endsWith('.cjs')) return compile.call(this, content, filename)
-    const key = createHash('sha256').update(process.version).update('\0').update(process.arch).update('\0').update(content).digest('hex').slice(0, 32)
+    // the path too: V8's cached code keeps the file name it was compiled under (stack traces)
+    const key = createHash('sha256').update(`${process.version}\0${process.arch}\0${filename}\0`).update(content).digest('hex').slice(0, 32)
     const file = path.join(dir, `${key}.bin`)
     let cachedData
     try {

@@ -27,23 +27,34 @@ function find(dir, ext = '.js') {
 
 rmSync(tmp, {recursive: true, force: true})
 /**
- * dynamicImports routes the import() calls left in bundled code (oclif loading an ES module
- * plugin or command) through globalThis.__ocitoolImport, which bin/compile-cache.cjs defines:
- * code compiled from V8's cache cannot call import() itself on Node 20.
+ * dependencyPatches adjusts bundled dependency code: the import() calls left in it (oclif
+ * loading an ES module plugin or command) go through globalThis.__ocitoolImport, which
+ * bin/compile-cache.cjs defines, since code compiled from V8's cache cannot call import()
+ * itself on Node 20; and oclif's core plugin lookup skips minimatch for plain names.
  */
-const dynamicImports = {
-  name: 'dynamic-imports',
+const dependencyPatches = {
+  name: 'dependency-patches',
   setup(b) {
     b.onLoad({filter: /[\\/]node_modules[\\/].*\.(c|m)?js$/}, async (a) => {
       const text = await readFile(a.path, 'utf8')
-      if (!/\bimport\(/.test(text)) return undefined
-      return {contents: text.replace(/(?<![\w.$'"`])import\(/g, 'globalThis.__ocitoolImport('), loader: 'js', resolveDir: dirname(a.path)}
+      let out = text
+      // oclif finds its core plugins by matching each dependency against each name in
+      // `oclif.plugins` with minimatch, compiling a pattern per pair (10 ms a run); names without
+      // glob characters are compared as they are, which is what minimatch does with them
+      if (/[\\/]@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin-loader\.js$/.test(a.path)) {
+        const glob = String.raw`/[*?[\]{}]|^!|[!+@]\(/`
+        out = out.replace('(0, minimatch_1.minimatch)(p, w)', `(${glob}.test(w) ? (0, minimatch_1.minimatch)(p, w) : p === w)`)
+        if (out === text) throw new Error(`${a.path}: the minimatch call to patch is gone (oclif changed): update scripts/bundle.js`)
+      }
+      // import() of a computed name only: esbuild bundles the literal ones
+      if (/\bimport\(/.test(out)) out = out.replace(/(?<![\w.$'"`])import\((?!\s*['"`])/g, 'globalThis.__ocitoolImport(')
+      return out === text ? undefined : {contents: out, loader: 'js', resolveDir: dirname(a.path)}
     })
   },
 }
 await build({
   entryPoints: [join(root, 'node_modules/@oclif/core/lib/index.js')],
-  plugins: [dynamicImports],
+  plugins: [dependencyPatches],
   outfile: join(dist, 'oclif-core.cjs'),
   bundle: true,
   format: 'cjs',
@@ -94,7 +105,7 @@ await Promise.all(
       format: 'cjs',
       platform: 'node',
       target: 'node20',
-      plugins: [sharedOclif, gotExtras, dynamicImports],
+      plugins: [sharedOclif, gotExtras, dependencyPatches],
       logLevel: 'warning',
       minifyWhitespace: true,
     }),
@@ -106,6 +117,6 @@ renameSync(join(tmp, 'commands'), join(dist, 'commands'))
 rmSync(tmp, {recursive: true, force: true})
 // our own sources must not call import() either (import statically, or let esbuild inline it)
 for (const file of [join(dist, 'oclif-core.cjs'), ...find(join(dist, 'commands'), '.cjs')]) {
-  const m = /.{0,60}(?<![\w.$'"`])import\(.{0,40}/.exec(readFileSync(file, 'utf8'))
+  const m = /.{0,60}(?<![\w.$'"`])import\((?!\s*['"`]node:).{0,40}/.exec(readFileSync(file, 'utf8'))
   if (m) throw new Error(`${file}: a dynamic import() is left in the bundle: ${m[0]}`)
 }
