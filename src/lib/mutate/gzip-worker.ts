@@ -5,8 +5,8 @@
  * skopeo) and Node's gunzip all read as the concatenation of the pieces.
  *
  * The worker's code is a string run with `eval: true`, not a file: the CLI's commands are
- * bundled by esbuild into dist/chunks, where a `new URL('./gzip-worker.js', import.meta.url)`
- * would point at a file that is not there, and under tsx a `.ts` worker file would need the
+ * bundled by esbuild into one file each (dist/commands/*.cjs), where a path to a
+ * `gzip-worker.js` beside the module would point at a file that is not there, and under tsx a `.ts` worker file would need the
  * loader in every worker. An eval worker runs the same in dist/lib, in the bundle and in tests.
  * `execArgv: []` keeps the parent's `--import tsx` out of the worker (it would slow start-up).
  */
