@@ -105,3 +105,28 @@ describe('retryAfterMs and redactUrl', () => {
     assert.equal(redactUrl('https://u:secret@h/v2/?access_token=abc&n=1'), 'https://u:REDACTED@h/v2/?access_token=REDACTED&n=1')
   })
 })
+
+describe('HttpClient retries and a request of its own signal', () => {
+  it('aborting the request ends its wait between tries: no further try, an InterruptedError', async () => {
+    const {createServer} = await import('node:http')
+    const {HttpClient} = await import('../../../src/lib/remote/transport/http.js')
+    const {InterruptedError} = await import('../../../src/lib/errors.js')
+    let seen = 0
+    const stop = new AbortController()
+    const server = createServer((_req, res) => {
+      seen++
+      res.writeHead(503, {'content-length': '0'}).end()
+      setTimeout(() => stop.abort(), 20)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const client = new HttpClient({retryBaseMs: 10_000})
+    try {
+      const port = (server.address() as {port: number}).port
+      await assert.rejects(client.send({method: 'GET', url: `http://127.0.0.1:${port}/v2/`, signal: stop.signal}), (e) => e instanceof InterruptedError)
+      assert.equal(seen, 1)
+    } finally {
+      client.close()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+})

@@ -103,7 +103,7 @@ export class HttpClient {
     const base = this.options.retryBaseMs ?? envNumber('OCITOOL_RETRY_BASE_MS') ?? 500
     const maxRetryAfter = this.options.maxRetryAfterMs ?? 60_000
     for (let attempt = 0; ; attempt++) {
-      this.checkAborted()
+      this.checkAborted(req.signal)
       let res: RawResponse
       try {
         res = await this.once(req)
@@ -112,7 +112,7 @@ export class HttpClient {
         if (attempt < retries && RETRY_CODES.has(code) && !req.noRetryCodes?.includes(code)) {
           const delay = backoff(base, attempt)
           this.trace(`${req.method} ${redactUrl(req.url)} failed (${code}); retrying in ${delay} ms`)
-          await this.sleep(delay)
+          await this.sleep(delay, req.signal)
           continue
         }
         throw e
@@ -123,7 +123,7 @@ export class HttpClient {
         const delay = after ?? backoff(base, attempt)
         this.trace(`${req.method} ${redactUrl(req.url)} answered ${res.status}; retrying in ${delay} ms`)
         res.body.resume()
-        await this.sleep(delay)
+        await this.sleep(delay, req.signal)
         continue
       }
       return res
@@ -172,22 +172,25 @@ export class HttpClient {
     this.options.log?.(message)
   }
 
-  private checkAborted(): void {
-    if (this.options.signal?.aborted) throw new InterruptedError()
+  /** checkAborted throws once the client's signal (or this request's own) has fired. */
+  private checkAborted(own?: AbortSignal): void {
+    if (this.options.signal?.aborted || own?.aborted) throw new InterruptedError()
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** sleep waits between tries; either signal ends the wait (and the request) at once. */
+  private sleep(ms: number, own?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
-      const signal = this.options.signal
+      const signals = [this.options.signal, own].filter((x): x is AbortSignal => x !== undefined)
       const t = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort)
+        for (const sig of signals) sig.removeEventListener('abort', onAbort)
         resolve()
       }, ms)
       const onAbort = () => {
         clearTimeout(t)
+        for (const sig of signals) sig.removeEventListener('abort', onAbort)
         reject(new InterruptedError())
       }
-      signal?.addEventListener('abort', onAbort, {once: true})
+      for (const sig of signals) sig.addEventListener('abort', onAbort, {once: true})
     })
   }
 }
