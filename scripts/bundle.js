@@ -92,31 +92,29 @@ const gotExtras = {
     b.onLoad({filter: /.*/, namespace: 'got-extras'}, (a) => ({contents: stubs[a.path], loader: 'js'}))
   },
 }
-// One build per command, everything it imports in one file: what it imports lazily (tarballs,
+// Each command in one file with everything it imports: what it imports lazily (tarballs,
 // layouts, progress on a TTY, keychains) is compiled only by the runs that call it.
-await Promise.all(
-  find(join(dist, 'commands')).map((entry) =>
-    build({
-      entryPoints: [entry],
-      outbase: dist,
-      outdir: tmp,
-      outExtension: {'.js': '.cjs'},
-      bundle: true,
-      format: 'cjs',
-      platform: 'node',
-      target: 'node20',
-      plugins: [sharedOclif, gotExtras, dependencyPatches],
-      logLevel: 'warning',
-      minifyWhitespace: true,
-    }),
-  ),
-)
+await build({
+  entryPoints: find(join(dist, 'commands')),
+  // module names in the bundle relative to the build's dist (`lib/errors.js`), not to its
+  // temporary name: the same sources give the same bundle
+  absWorkingDir: dist,
+  outbase: dist,
+  outdir: tmp,
+  outExtension: {'.js': '.cjs'},
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  plugins: [sharedOclif, gotExtras, dependencyPatches],
+  logLevel: 'warning',
+  minifyWhitespace: true,
+})
 rmSync(join(dist, 'commands'), {recursive: true, force: true})
-rmSync(join(dist, 'chunks'), {recursive: true, force: true})
 renameSync(join(tmp, 'commands'), join(dist, 'commands'))
 rmSync(tmp, {recursive: true, force: true})
 // our own sources must not call import() either (import statically, or let esbuild inline it)
 for (const file of [join(dist, 'oclif-core.cjs'), ...find(join(dist, 'commands'), '.cjs')]) {
-  const m = /.{0,60}(?<![\w.$'"`])import\((?!\s*['"`]node:).{0,40}/.exec(readFileSync(file, 'utf8'))
+  const m = /.{0,60}(?<![\w.$'"`])import\(.{0,40}/.exec(readFileSync(file, 'utf8'))
   if (m) throw new Error(`${file}: a dynamic import() is left in the bundle: ${m[0]}`)
 }

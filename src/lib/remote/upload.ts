@@ -4,7 +4,7 @@
 import {PassThrough, type Readable, type Writable} from 'node:stream'
 import {RegistryError} from '../errors.js'
 import type {RepositoryClient} from './registry.js'
-import {drain} from './transport/http.js'
+import {type RawResponse, drain} from './transport/http.js'
 import {repositoryScope} from './transport/scope.js'
 
 export interface UploadOptions {
@@ -21,12 +21,9 @@ export interface UploadOptions {
 export async function uploadStream(repo: RepositoryClient, digest: string, size: number, data: Readable, options: UploadOptions = {}): Promise<void> {
   const push = [repositoryScope(repo.repository, 'pull', 'push')]
   const context = {subject: `${repo.name}@${digest}`, what: 'blob upload'}
-  const start = await repo.transport.request({method: 'POST', path: `/v2/${repo.repository}/blobs/uploads/`, scopes: push, expect: [202], context})
-  await drain(start.body)
-  let location = headerValue(start.headers.location)
-  if (!location) throw new RegistryError(`blob upload ${repo.name}: the registry gave no upload location`, {code: 'BAD_RESPONSE'})
-  let url = new URL(location, start.url)
-  const minChunk = Number(headerValue(start.headers['oci-chunk-min-length']))
+  const session = await openSession(repo, push, context)
+  let url = session.url
+  const minChunk = Number(headerValue(session.headers['oci-chunk-min-length']))
   const chunkSize = Math.max(options.chunkSize ?? 0, Number.isFinite(minChunk) ? minChunk : 0)
   if (!chunkSize || size <= chunkSize) {
     url.searchParams.set('digest', digest)
@@ -56,9 +53,29 @@ export async function uploadStream(repo: RepositoryClient, digest: string, size:
     })
     await drain(res.body)
     offset += chunk.length
-    location = headerValue(res.headers.location) ?? url.toString()
-    url = new URL(location, res.url)
+    url = nextLocation(res, url)
   }
+  await commit(repo, url, digest, push, context)
+}
+
+type UploadContext = {subject: string; what: string}
+
+/** openSession starts an upload (POST) and returns where its data goes, with the answer's headers. */
+async function openSession(repo: RepositoryClient, push: string[], context: UploadContext): Promise<{url: URL; headers: RawResponse['headers']}> {
+  const start = await repo.transport.request({method: 'POST', path: `/v2/${repo.repository}/blobs/uploads/`, scopes: push, expect: [202], context})
+  await drain(start.body)
+  const location = headerValue(start.headers.location)
+  if (!location) throw new RegistryError(`blob upload ${repo.name}: the registry gave no upload location`, {code: 'BAD_RESPONSE'})
+  return {url: new URL(location, start.url), headers: start.headers}
+}
+
+/** nextLocation is where an upload continues after a PATCH (the registry may move it). */
+function nextLocation(res: RawResponse, url: URL): URL {
+  return new URL(headerValue(res.headers.location) ?? url.toString(), res.url)
+}
+
+/** commit ends an upload whose bytes are all sent: `PUT ?digest=` (the registry checks it). */
+async function commit(repo: RepositoryClient, url: URL, digest: string, push: string[], context: UploadContext): Promise<void> {
   url.searchParams.set('digest', digest)
   const done = await repo.transport.request({method: 'PUT', path: url.toString(), scopes: push, headers: {'content-length': '0'}, body: Buffer.alloc(0), expect: [201, 204], context})
   await drain(done.body)
@@ -108,14 +125,11 @@ export interface StreamingUpload {
 export async function startStreamingUpload(repo: RepositoryClient): Promise<StreamingUpload> {
   const push = [repositoryScope(repo.repository, 'pull', 'push')]
   const context = {subject: `${repo.name} (new blob)`, what: 'blob upload'}
-  const start = await repo.transport.request({method: 'POST', path: `/v2/${repo.repository}/blobs/uploads/`, scopes: push, expect: [202], context})
-  await drain(start.body)
-  const location = headerValue(start.headers.location)
-  if (!location) throw new RegistryError(`blob upload ${repo.name}: the registry gave no upload location`, {code: 'BAD_RESPONSE'})
+  const {url} = await openSession(repo, push, context)
   const body = new PassThrough({highWaterMark: 4 * 1024 * 1024})
   const patched = repo.transport.request({
     method: 'PATCH',
-    path: new URL(location, start.url).toString(),
+    path: url.toString(),
     scopes: push,
     headers: {'content-type': 'application/octet-stream'},
     body: () => body,
@@ -130,10 +144,7 @@ export async function startStreamingUpload(repo: RepositoryClient): Promise<Stre
       body.end()
       const res = await patched
       await drain(res.body)
-      const url = new URL(headerValue(res.headers.location) ?? location, res.url)
-      url.searchParams.set('digest', digest)
-      const done = await repo.transport.request({method: 'PUT', path: url.toString(), scopes: push, headers: {'content-length': '0'}, body: Buffer.alloc(0), expect: [201, 204], context: {...context, subject: `${repo.name}@${digest}`}})
-      await drain(done.body)
+      await commit(repo, nextLocation(res, url), digest, push, {...context, subject: `${repo.name}@${digest}`})
     },
     abort() {
       body.destroy()

@@ -5,9 +5,9 @@
  * registry reason is tried again from a fresh source stream. Manifests follow, children before
  * parents; roots get their names last. Any failure aborts the sink, which removes what it can.
  */
+import type {Readable} from 'node:stream'
 import {ExitCode, IntegrityError, InterruptedError, isOcitoolError} from '../errors.js'
 import {verify} from '../io/verify.js'
-import type {Readable} from 'node:stream'
 import type {Descriptor} from '../oci/types.js'
 import type {Sink, Source} from '../stores/types.js'
 import type {Plan} from './plan.js'
@@ -91,8 +91,8 @@ async function moveBlob(
       const checked = verify(desc.digest, desc.size, {
         what: `blob ${desc.digest} from ${source.description}`,
         // grouping pieces pays where this process hashes or writes files; a registry sink hashes
-        // for us, and there copying 64 KiB pieces into 1 MiB ones only costs (memcpy and GC:
-        // measured 0.3 CPU-s per 384 MiB copied)
+        // for us, and there copying 64 KiB pieces into 1 MiB ones only costs memcpy and GC
+        // (measured: 1.26 → 1.14 CPU-s for a 384 MiB copy)
         coalesce: sink.verifiesDigests ? undefined : COALESCE,
         hash: !sink.verifiesDigests,
         onBytes: (n) => {

@@ -67,7 +67,15 @@ export class RegistryTransport {
 
   private async ping(): Promise<string> {
     const https = `https://${this.apiHost}`
-    if (!(this.opts.insecure || isInsecureByDefault(this.apiHost))) return this.accept(await this.probe(https), https)
+    if (!(this.opts.insecure || isInsecureByDefault(this.apiHost))) {
+      let res: RawResponse
+      try {
+        res = await this.probe(https)
+      } catch (e) {
+        throw networkError(e, this.registry, 'https')
+      }
+      return this.accept(res, https)
+    }
     // Where plain HTTP is allowed, HTTP is asked first and HTTPS joins when HTTP fails, answers
     // as something other than a registry, or takes longer than HTTP_HEAD_START_MS. A registry's
     // answer over plain HTTP (its API version header, no redirect) proves that the port speaks
@@ -111,13 +119,9 @@ export class RegistryTransport {
     return this.accept(res, http)
   }
 
-  private async probe(base: string, signal?: AbortSignal): Promise<RawResponse> {
-    try {
-      return await this.opts.http.send({method: 'GET', url: `${base}/v2/`, noRetryCodes: ['ECONNREFUSED', 'ENOTFOUND'], signal})
-    } catch (e) {
-      if (!signal) throw networkError(e, this.registry, new URL(base).protocol.replace(':', ''))
-      throw e
-    }
+  /** probe asks `base` for `/v2/`; its failures are the caller's to name. */
+  private probe(base: string, signal?: AbortSignal): Promise<RawResponse> {
+    return this.opts.http.send({method: 'GET', url: `${base}/v2/`, noRetryCodes: ['ECONNREFUSED', 'ENOTFOUND'], signal})
   }
 
   /** accept learns the challenge and warnings from a ping answer and settles on its scheme. */
