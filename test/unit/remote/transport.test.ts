@@ -130,3 +130,48 @@ describe('HttpClient retries and a request of its own signal', () => {
     }
   })
 })
+
+describe('HttpClient and the operation signal', () => {
+  const serve = async (handler: Parameters<typeof import('node:http').createServer>[1]) => {
+    const {createServer} = await import('node:http')
+    const server = createServer(handler)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    return {server, url: `http://127.0.0.1:${(server.address() as {port: number}).port}`}
+  }
+
+  it('finished requests leave no abort listener on the signal (one for the client)', async () => {
+    const {getEventListeners} = await import('node:events')
+    const {HttpClient, drain, readBody} = await import('../../../src/lib/remote/transport/http.js')
+    const {server, url} = await serve((req, res) => res.writeHead(200, {'content-length': '2'}).end(req.method === 'HEAD' ? undefined : 'ok'))
+    const stop = new AbortController()
+    const client = new HttpClient({signal: stop.signal})
+    try {
+      for (let i = 0; i < 40; i++) {
+        const res = await client.send({method: i % 2 ? 'HEAD' : 'GET', url: `${url}/v2/x/blobs/${i}`})
+        if (i % 4 === 0) assert.equal((await readBody(res.body, 10, 'body')).toString(), 'ok')
+        else await drain(res.body)
+      }
+      const put = await client.send({method: 'PUT', url: `${url}/v2/x/manifests/t`, body: Buffer.from('{}')})
+      await drain(put.body)
+      assert.equal(getEventListeners(stop.signal, 'abort').length, 1)
+    } finally {
+      client.close()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+
+  it("the client's signal ends a request in flight with an InterruptedError", async () => {
+    const {HttpClient} = await import('../../../src/lib/remote/transport/http.js')
+    const {InterruptedError} = await import('../../../src/lib/errors.js')
+    const stop = new AbortController()
+    const {server, url} = await serve(() => setTimeout(() => stop.abort(), 20)) // never answers
+    const client = new HttpClient({signal: stop.signal})
+    try {
+      await assert.rejects(client.send({method: 'GET', url: `${url}/v2/`}), (e) => e instanceof InterruptedError)
+    } finally {
+      client.close()
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+})

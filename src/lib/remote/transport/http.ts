@@ -68,6 +68,8 @@ export class HttpClient {
   readonly options: HttpOptions
   private readonly got: Got
   private readonly agents: {http: http.Agent; https: https.Agent}
+  /** requests not yet finished, destroyed when the client's signal fires */
+  private readonly live = new Set<Readable>()
 
   constructor(options: HttpOptions = {}) {
     this.options = options
@@ -95,6 +97,13 @@ export class HttpClient {
         ],
       },
     })
+    // one listener for the client rather than got's `signal` option on every request: got
+    // removes that listener only when a request is destroyed, which a finished got stream never
+    // is, so a long operation piled up thousands of listeners, each holding its request (and
+    // the old generation grew by them: a mark-compact every few MiB moved)
+    options.signal?.addEventListener('abort', () => {
+      for (const s of this.live) s.destroy(new InterruptedError())
+    }, {once: true})
   }
 
   /** send performs a request with retries and returns the response with its body unread. */
@@ -139,7 +148,16 @@ export class HttpClient {
       body: body as Buffer | undefined,
       context: {authorization: req.authorization},
       followRedirect: req.followRedirect ?? true,
-      signal: req.signal && this.options.signal ? AbortSignal.any([req.signal, this.options.signal]) : (req.signal ?? this.options.signal),
+    })
+    // a finished request is destroyed, which frees what got keeps for it; `close` follows
+    const own = req.signal
+    const onAbort = () => stream.destroy(new InterruptedError())
+    this.live.add(stream)
+    own?.addEventListener('abort', onAbort, {once: true})
+    stream.once('end', () => stream.destroy())
+    stream.once('close', () => {
+      this.live.delete(stream)
+      own?.removeEventListener('abort', onAbort)
     })
     // got's duplex stream waits for a request body on methods that may carry one
     if (body === undefined && req.method !== 'GET' && req.method !== 'HEAD') stream.end()
@@ -147,14 +165,14 @@ export class HttpClient {
     return new Promise<RawResponse>((resolve, reject) => {
       const onError = (e: Error) => {
         if (body instanceof Readable) body.destroy()
-        reject(e)
+        reject(this.options.signal?.aborted || own?.aborted ? new InterruptedError('interrupted', {cause: e}) : e)
       }
       stream.once('error', onError)
       stream.once('response', (res: http.IncomingMessage & {url?: string; redirectUrls?: URL[]}) => {
         stream.off('error', onError)
-        // later errors surface on the body stream, where the reader sees them; got also destroys
-        // a body that was already read (or never will be) when the signal aborts, and that
-        // AbortError must not crash the process as an unhandled 'error' event
+        // later errors surface on the body stream, where the reader sees them; an abort also
+        // destroys a body that was already read (or never will be), and that error must not
+        // crash the process as an unhandled 'error' event
         stream.on('error', () => {})
         this.trace(`<-- ${res.statusCode} ${req.method} ${redactUrl(res.url ?? req.url)} (${Date.now() - started} ms)`)
         resolve({status: res.statusCode ?? 0, headers: res.headers, url: res.url ?? req.url, body: stream})
