@@ -120,7 +120,7 @@ export class HttpClient {
         const code = errorCode(e) ?? ''
         if (attempt < retries && RETRY_CODES.has(code) && !req.noRetryCodes?.includes(code)) {
           const delay = backoff(base, attempt)
-          this.trace(`${req.method} ${redactUrl(req.url)} failed (${code}); retrying in ${delay} ms`)
+          this.trace(() => `${req.method} ${redactUrl(req.url)} failed (${code}); retrying in ${delay} ms`)
           await this.sleep(delay, req.signal)
           continue
         }
@@ -130,7 +130,7 @@ export class HttpClient {
         const after = retryAfterMs(res.headers['retry-after'])
         if (after !== undefined && after > maxRetryAfter) return res
         const delay = after ?? backoff(base, attempt)
-        this.trace(`${req.method} ${redactUrl(req.url)} answered ${res.status}; retrying in ${delay} ms`)
+        this.trace(() => `${req.method} ${redactUrl(req.url)} answered ${res.status}; retrying in ${delay} ms`)
         res.body.resume()
         await this.sleep(delay, req.signal)
         continue
@@ -161,7 +161,7 @@ export class HttpClient {
     })
     // got's duplex stream waits for a request body on methods that may carry one
     if (body === undefined && req.method !== 'GET' && req.method !== 'HEAD') stream.end()
-    this.trace(`--> ${req.method} ${redactUrl(req.url)}${req.authorization ? ` (authorization: ${redactAuth(req.authorization.value)})` : ''}`)
+    this.trace(() => `--> ${req.method} ${redactUrl(req.url)}${req.authorization ? ` (authorization: ${redactAuth(req.authorization.value)})` : ''}`)
     return new Promise<RawResponse>((resolve, reject) => {
       const onError = (e: Error) => {
         if (body instanceof Readable) body.destroy()
@@ -174,7 +174,7 @@ export class HttpClient {
         // destroys a body that was already read (or never will be), and that error must not
         // crash the process as an unhandled 'error' event
         stream.on('error', () => {})
-        this.trace(`<-- ${res.statusCode} ${req.method} ${redactUrl(res.url ?? req.url)} (${Date.now() - started} ms)`)
+        this.trace(() => `<-- ${res.statusCode} ${req.method} ${redactUrl(res.url ?? req.url)} (${Date.now() - started} ms)`)
         resolve({status: res.statusCode ?? 0, headers: res.headers, url: res.url ?? req.url, body: stream})
       })
     })
@@ -186,8 +186,9 @@ export class HttpClient {
     this.agents.https.destroy()
   }
 
-  private trace(message: string): void {
-    this.options.log?.(message)
+  /** trace logs for --verbose; the message is built only then (redacting parses the URL) */
+  private trace(message: () => string): void {
+    if (this.options.log) this.options.log(message())
   }
 
   /** checkAborted throws once the client's signal (or this request's own) has fired. */
