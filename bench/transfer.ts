@@ -130,26 +130,43 @@ try {
   const s = {src: ['--src-tls-verify=false'], dst: ['--dest-tls-verify=false']}
   const results: Record<string, {ocitool: Run[]; skopeo: Run[]; floor?: Run[]}> = {}
   const add = (k: string, who: 'ocitool' | 'skopeo' | 'floor', r: Run) => ((results[k] ??= {ocitool: [], skopeo: []})[who] ??= []).push(r)
+  // the tools of a case take turns going first, so neither always meets a registry (or a disk)
+  // just left busy by the other
+  const inTurn = async (round: number, runs: Array<() => Promise<void>>) => {
+    for (const run of round % 2 ? [...runs].reverse() : runs) await run()
+  }
   for (let round = 0; round < rounds; round++) {
     if (only.has('copy')) {
-      add('copy registry → registry', 'ocitool', await fresh((d) => timed(process.execPath, [bin, 'copy', `${src.host}/bench/big:v1`, `${d.host}/dst/big:v1`])))
-      add('copy registry → registry', 'skopeo', await fresh((d) => timed('skopeo', ['copy', ...s.src, ...s.dst, `docker://${src.host}/bench/big:v1`, `docker://${d.host}/dst/big:v1`])))
-      add('copy registry → registry', 'floor', await fresh((d) => curlUpload(d, big.blobs)))
+      const k = 'copy registry → registry'
+      await inTurn(round, [
+        async () => add(k, 'ocitool', await fresh((d) => timed(process.execPath, [bin, 'copy', `${src.host}/bench/big:v1`, `${d.host}/dst/big:v1`]))),
+        async () => add(k, 'skopeo', await fresh((d) => timed('skopeo', ['copy', ...s.src, ...s.dst, `docker://${src.host}/bench/big:v1`, `docker://${d.host}/dst/big:v1`]))),
+        async () => add(k, 'floor', await fresh((d) => curlUpload(d, big.blobs))),
+      ])
     }
     if (only.has('pull')) {
-      await rm(tarball, {force: true})
-      add('pull → docker tarball', 'ocitool', await timed(process.execPath, [bin, 'pull', `${src.host}/bench/big:v1`, tarball]))
+      const k = 'pull → docker tarball'
       const skopeoTar = join(work, 'skopeo.tar')
+      await rm(tarball, {force: true})
       await rm(skopeoTar, {force: true})
-      add('pull → docker tarball', 'skopeo', await timed('skopeo', ['copy', ...s.src, `docker://${src.host}/bench/big:v1`, `docker-archive:${skopeoTar}:bench/big:v1`]))
+      await inTurn(round, [
+        async () => add(k, 'ocitool', await timed(process.execPath, [bin, 'pull', `${src.host}/bench/big:v1`, tarball])),
+        async () => add(k, 'skopeo', await timed('skopeo', ['copy', ...s.src, `docker://${src.host}/bench/big:v1`, `docker-archive:${skopeoTar}:bench/big:v1`])),
+      ])
     }
     if (only.has('push')) {
-      add('push tarball → new repository', 'ocitool', await fresh((d) => timed(process.execPath, [bin, 'push', tarball, `${d.host}/pushed/big:v1`])))
-      add('push tarball → new repository', 'skopeo', await fresh((d) => timed('skopeo', ['copy', ...s.dst, `docker-archive:${tarball}`, `docker://${d.host}/pushed/big:v1`])))
+      const k = 'push tarball → new repository'
+      await inTurn(round, [
+        async () => add(k, 'ocitool', await fresh((d) => timed(process.execPath, [bin, 'push', tarball, `${d.host}/pushed/big:v1`]))),
+        async () => add(k, 'skopeo', await fresh((d) => timed('skopeo', ['copy', ...s.dst, `docker-archive:${tarball}`, `docker://${d.host}/pushed/big:v1`]))),
+      ])
     }
     if (only.has('small')) {
-      add('copy 40 small layers', 'ocitool', await fresh((d) => timed(process.execPath, [bin, 'copy', `${src.host}/bench/small:v1`, `${d.host}/dst/small:v1`])))
-      add('copy 40 small layers', 'skopeo', await fresh((d) => timed('skopeo', ['copy', ...s.src, ...s.dst, `docker://${src.host}/bench/small:v1`, `docker://${d.host}/dst/small:v1`])))
+      const k = 'copy 40 small layers'
+      await inTurn(round, [
+        async () => add(k, 'ocitool', await fresh((d) => timed(process.execPath, [bin, 'copy', `${src.host}/bench/small:v1`, `${d.host}/dst/small:v1`]))),
+        async () => add(k, 'skopeo', await fresh((d) => timed('skopeo', ['copy', ...s.src, ...s.dst, `docker://${src.host}/bench/small:v1`, `docker://${d.host}/dst/small:v1`]))),
+      ])
     }
     process.stdout.write(`round ${round + 1}/${rounds} done\n`)
   }
@@ -172,6 +189,10 @@ try {
   })
   console.log(`\ntransfer bench: ${rounds} rounds (medians), ${layers} × ${layerMiB} MiB layers, node ${process.version}, ${(await readdir(work)).length} work files\n`)
   console.log(table(rows))
+  console.log('\nevery run, in order (s):')
+  for (const [what, r] of Object.entries(results)) {
+    for (const [who, runs] of Object.entries(r)) console.log(`  ${what} · ${who}: ${(runs ?? []).map((x) => x.seconds.toFixed(2)).join(' ')}`)
+  }
 } finally {
   await src.stop()
   await rm(work, {recursive: true, force: true})
