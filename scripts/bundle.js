@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bundles each compiled command (dist/commands/**/*.js) with the core and got into one CommonJS
+// Bundles each compiled command (dist/commands/**/*.js) with the core into one CommonJS
 // file (dist/commands/**/*.cjs), and @oclif/core with its dependencies into dist/oclif-core.cjs,
 // which bin/run.js and every command require as `#oclif-core` (package.json `imports`), so they
 // share one instance. Startup on this kind of machine is dominated by opening and compiling
@@ -74,24 +74,6 @@ const sharedOclif = {
     b.onResolve({filter: /^@oclif\/core$/}, () => ({path: '#oclif-core', external: true}))
   },
 }
-/**
- * gotExtras replaces the modules behind got features ocitool never turns on (HTTP/2, the HTTP
- * cache, the DNS cache) with stand-ins that fail loudly if they ever are: got imports them
- * eagerly, and they cost a tenth of a command's load time (http2-wrapper alone loads `node:http2`).
- */
-const gotExtras = {
-  name: 'got-extras',
-  setup(b) {
-    const unused = (what) => `throw new Error('ocitool is bundled without ${what}')`
-    const stubs = {
-      'http2-wrapper': `export default {get auto() { ${unused('HTTP/2')} }, get globalAgent() { ${unused('HTTP/2')} }}`,
-      'cacheable-request': `export default class CacheableRequest { constructor() { ${unused('the HTTP cache')} } }\nexport class CacheError extends Error {}`,
-      'cacheable-lookup': `export default class CacheableLookup { constructor() { ${unused('the DNS cache')} } }`,
-    }
-    b.onResolve({filter: /^(http2-wrapper|cacheable-request|cacheable-lookup)$/}, (a) => ({path: a.path, namespace: 'got-extras'}))
-    b.onLoad({filter: /.*/, namespace: 'got-extras'}, (a) => ({contents: stubs[a.path], loader: 'js'}))
-  },
-}
 // Each command in one file with everything it imports: what it imports lazily (tarballs,
 // layouts, progress on a TTY, keychains) is compiled only by the runs that call it.
 await build({
@@ -106,7 +88,7 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  plugins: [sharedOclif, gotExtras, dependencyPatches],
+  plugins: [sharedOclif, dependencyPatches],
   logLevel: 'warning',
   minifyWhitespace: true,
 })

@@ -175,3 +175,111 @@ describe('HttpClient and the operation signal', () => {
     }
   })
 })
+
+describe('HttpClient on node:http: redirects, bodies, headers', () => {
+  const serve = async (handler: Parameters<typeof import('node:http').createServer>[1]) => {
+    const {createServer} = await import('node:http')
+    const server = createServer(handler)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    return {server, url: `http://127.0.0.1:${(server.address() as {port: number}).port}`, host: `127.0.0.1:${(server.address() as {port: number}).port}`}
+  }
+  const readAll = async (r: import('node:stream').Readable) => {
+    const parts: Buffer[] = []
+    for await (const c of r) parts.push(c as Buffer)
+    return Buffer.concat(parts).toString()
+  }
+
+  it('follows a redirect to another host without Authorization, and names the final URL', async () => {
+    const {HttpClient} = await import('../../../src/lib/remote/transport/http.js')
+    const seen: Array<{where: string; auth?: string; ua?: string}> = []
+    const storage = await serve((req, res) => {
+      seen.push({where: 'storage', auth: req.headers.authorization, ua: req.headers['user-agent']})
+      res.end('blob bytes')
+    })
+    const registry = await serve((req, res) => {
+      seen.push({where: 'registry', auth: req.headers.authorization})
+      if (req.url === '/v2/a/blobs/x') res.writeHead(307, {location: '/v2/a/blobs/y'}).end()
+      else res.writeHead(302, {location: `${storage.url}/data?sig=1`}).end()
+    })
+    const client = new HttpClient({userAgent: 'ocitool-test'})
+    try {
+      const res = await client.send({method: 'GET', url: `${registry.url}/v2/a/blobs/x`, authorization: {host: registry.host, value: 'Bearer secret'}})
+      assert.equal(res.status, 200)
+      assert.equal(res.url, `${storage.url}/data?sig=1`)
+      assert.equal(await readAll(res.body), 'blob bytes')
+      assert.deepEqual(seen, [
+        {where: 'registry', auth: 'Bearer secret'},
+        {where: 'registry', auth: 'Bearer secret'},
+        {where: 'storage', auth: undefined, ua: 'ocitool-test'},
+      ])
+    } finally {
+      client.close()
+      await Promise.all([registry, storage].map((s) => new Promise((resolve) => s.server.close(resolve))))
+    }
+  })
+
+  it('stops after 10 redirects; does not follow one for a streamed body; 303 becomes a GET', async () => {
+    const {HttpClient} = await import('../../../src/lib/remote/transport/http.js')
+    const {Readable} = await import('node:stream')
+    const methods: string[] = []
+    const {server, url} = await serve((req, res) => {
+      methods.push(`${req.method} ${req.url} ${req.headers['content-length'] ?? '-'}`)
+      req.resume()
+      if (req.url === '/loop') res.writeHead(302, {location: '/loop'}).end()
+      else if (req.url === '/see-other') res.writeHead(303, {location: '/done'}).end()
+      else if (req.url === '/moved') res.writeHead(307, {location: '/done'}).end()
+      else res.end('done')
+    })
+    const client = new HttpClient()
+    try {
+      await assert.rejects(client.send({method: 'GET', url: `${url}/loop`, retry: false}), (e: NodeJS.ErrnoException) => e.code === 'ERR_TOO_MANY_REDIRECTS')
+      assert.equal(methods.length, 11)
+      methods.length = 0
+      const streamed = await client.send({method: 'PUT', url: `${url}/moved`, body: () => Readable.from([Buffer.from('abc')]), headers: {'content-length': '3'}, retry: false})
+      assert.equal(streamed.status, 307)
+      streamed.body.resume()
+      const replayed = await client.send({method: 'PUT', url: `${url}/moved`, body: Buffer.from('abcd')})
+      assert.equal(replayed.status, 200)
+      replayed.body.resume()
+      const seeOther = await client.send({method: 'POST', url: `${url}/see-other`})
+      assert.equal(await readAll(seeOther.body), 'done')
+      assert.deepEqual(methods, ['PUT /moved 3', 'PUT /moved 4', 'PUT /done 4', 'POST /see-other 0', 'GET /done -'])
+    } finally {
+      client.close()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+})
+
+describe('HttpClient timeouts', () => {
+  it('a server silent before its answer, or in the middle of a body, fails with ETIMEDOUT', async () => {
+    const {createServer} = await import('node:http')
+    const {HttpClient} = await import('../../../src/lib/remote/transport/http.js')
+    const server = createServer((req, res) => {
+      if (req.url === '/body') {
+        res.writeHead(200, {'content-length': '100'})
+        res.write('partial')
+      } // otherwise: no answer at all
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as {port: number}).port}`
+    const client = new HttpClient({idleTimeoutMs: 150})
+    try {
+      await assert.rejects(client.send({method: 'GET', url: `${url}/silent`, retry: false}), (e: NodeJS.ErrnoException) => e.code === 'ETIMEDOUT' && /nothing received/.test(e.message))
+      const res = await client.send({method: 'GET', url: `${url}/body`, retry: false})
+      assert.equal(res.status, 200)
+      await assert.rejects(
+        (async () => {
+          for await (const _ of res.body) {
+            // read until it fails
+          }
+        })(),
+        (e: NodeJS.ErrnoException) => e.code === 'ETIMEDOUT',
+      )
+    } finally {
+      client.close()
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+})
