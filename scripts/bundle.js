@@ -30,7 +30,9 @@ rmSync(tmp, {recursive: true, force: true})
  * dependencyPatches adjusts bundled dependency code: the import() calls left in it (oclif
  * loading an ES module plugin or command) go through globalThis.__ocitoolImport, which
  * bin/compile-cache.cjs defines, since code compiled from V8's cache cannot call import()
- * itself on Node 20; and oclif's core plugin lookup skips minimatch for plain names.
+ * itself on Node 20; oclif's core plugin lookup skips minimatch for plain names; and a
+ * plugin's commands are sorted without ICU; and a plugin installed where node looks first is
+ * found with one read.
  */
 const dependencyPatches = {
   name: 'dependency-patches',
@@ -45,6 +47,25 @@ const dependencyPatches = {
         const glob = String.raw`/[*?[\]{}]|^!|[!+@]\(/`
         out = out.replace('(0, minimatch_1.minimatch)(p, w)', `(${glob}.test(w) ? (0, minimatch_1.minimatch)(p, w) : p === w)`)
         if (out === text) throw new Error(`${a.path}: the minimatch call to patch is gone (oclif changed): update scripts/bundle.js`)
+      }
+      // the first String#localeCompare of a process sets up ICU collation (5-16 ms measured); a
+      // plugin's command ids (lowercase ASCII, `:` and `-`) sort the same by code point
+      if (/[\\/]@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/.test(a.path)) {
+        const before = out
+        out = out.replace('.sort((a, b) => a.id.localeCompare(b.id))', '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))')
+        if (out === before) throw new Error(`${a.path}: the localeCompare sort to patch is gone (oclif changed): update scripts/bundle.js`)
+      }
+      // a plugin's root: oclif resolves its entry point (exports, realpath) and then walks up
+      // reading package.json files, ~2 ms a plugin; where node would look first,
+      // ROOT/node_modules/NAME, a package.json of that name settles it with one read
+      if (/[\\/]@oclif[\\/]core[\\/]lib[\\/]util[\\/]find-root\.js$/.test(a.path)) {
+        const before = out
+        const direct = '(0, node_path_1.join)(root, "node_modules", name, "package.json")'
+        out = out.replace(
+          'debug(name)(`Finding root using ${root}`);',
+          `debug(name)(\`Finding root using \${root}\`);\n        if (!process.versions.pnp && (await (0, fs_1.safeReadJson)(${direct}))?.name === name) return (0, node_path_1.dirname)(${direct});`,
+        )
+        if (out === before) throw new Error(`${a.path}: the plugin root lookup to patch is gone (oclif changed): update scripts/bundle.js`)
       }
       // import() of a computed name only: esbuild bundles the literal ones
       if (/\bimport\(/.test(out)) out = out.replace(/(?<![\w.$'"`])import\((?!\s*['"`])/g, 'globalThis.__ocitoolImport(')

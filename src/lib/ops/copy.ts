@@ -59,6 +59,7 @@ export type CopySource = Location | {source: Source}
 export function copy(src: CopySource | CopySource[], dst: Location, options: CopyOptions = {}): Promise<CopyResult> {
   const sources = Array.isArray(src) ? src : [src]
   return withSession(options, async (session) => {
+    if (dst.kind === 'registry') session.warm(dst.ref)
     const opened: Array<{loc?: Location; source: Source; roots: Root[]}> = []
     try {
       for (const given of sources) {

@@ -42,6 +42,14 @@ export class Session {
     return t
   }
 
+  /**
+   * warm starts learning a registry's scheme and challenge now (its ping), so a destination is
+   * ready when the source has been read; a failure surfaces at the first real request.
+   */
+  warm(loc: Pick<RepositoryLocation, 'registry' | 'apiHost'>): void {
+    this.transport(loc.registry, loc.apiHost).base().catch(() => {})
+  }
+
   repository(loc: RepositoryLocation): RepositoryClient {
     return new RepositoryClient(this.transport(loc.registry, loc.apiHost), loc.repository)
   }
