@@ -2,7 +2,7 @@
  * registry: the distribution-spec API of one repository (manifests, blobs, tags, uploads)
  * and of a registry (catalog), on top of the transport. Values in, values out: no printing.
  */
-import {PassThrough, type Readable} from 'node:stream'
+import {Readable} from 'node:stream'
 import {IntegrityError, RegistryError} from '../errors.js'
 import {verify} from '../io/verify.js'
 import {MANIFEST_ACCEPT} from '../oci/media-types.js'
@@ -209,20 +209,29 @@ export class RepositoryClient {
     const length = Number(headerValue(first.headers['content-length']))
     const total = size ?? (Number.isFinite(length) ? length : undefined)
     if (total === undefined) return {stream: first.body}
-    // small: pieces go on as they come (see VerifyStream's highWaterMark)
-    const out = new PassThrough({highWaterMark: 64 * 1024})
+    // one Readable fed by the current response: pieces go on as they come, and the response
+    // pauses while the reader is behind (cheaper than piping through a PassThrough)
+    let current = first.body
+    const out = new Readable({
+      highWaterMark: 64 * 1024,
+      read: () => {
+        current.resume()
+      },
+      destroy: (err, cb) => {
+        current.destroy()
+        cb(err)
+      },
+    })
     let received = 0
     let left = resumes
     const pump = (body: Readable): void => {
+      current = body
       body.on('data', (chunk: Buffer) => {
         received += chunk.length
-        if (!out.write(chunk)) {
-          body.pause()
-          out.once('drain', () => body.resume())
-        }
+        if (!out.push(chunk)) body.pause()
       })
       body.once('end', () => {
-        if (received >= total) out.end()
+        if (received >= total) out.push(null)
         else retry(new RegistryError(`blob ${this.name}@${digest}: connection closed after ${received} of ${total} bytes`, {code: 'TRUNCATED'}))
       })
       body.once('error', (e) => retry(e))
@@ -253,7 +262,6 @@ export class RepositoryClient {
         })
         .catch((err: unknown) => out.destroy(err as Error))
     }
-    out.on('close', () => first.body.destroy())
     pump(first.body)
     return {stream: out, size: total}
   }
