@@ -133,9 +133,12 @@ try {
   // the tools of a case take turns going first, so neither always meets a registry (or a disk)
   // just left busy by the other
   const inTurn = async (round: number, runs: Array<() => Promise<void>>) => {
-    for (const run of round % 2 ? [...runs].reverse() : runs) await run()
+    for (const run of Math.abs(round) % 2 ? [...runs].reverse() : runs) await run()
   }
-  for (let round = 0; round < rounds; round++) {
+  // a first round warms up and is not counted: the fresh source registry's first answers and a new
+  // build's first run (before its compiled-code cache exists) are slower than every later one
+  for (let round = -1; round < rounds; round++) {
+    if (round === 0) for (const k of Object.keys(results)) delete results[k]
     if (only.has('copy')) {
       const k = 'copy registry → registry'
       await inTurn(round, [
@@ -168,7 +171,7 @@ try {
         async () => add(k, 'skopeo', await fresh((d) => timed('skopeo', ['copy', ...s.src, ...s.dst, `docker://${src.host}/bench/small:v1`, `docker://${d.host}/dst/small:v1`]))),
       ])
     }
-    process.stdout.write(`round ${round + 1}/${rounds} done\n`)
+    process.stdout.write(round < 0 ? 'warm-up round done\n' : `round ${round + 1}/${rounds} done\n`)
   }
   const targets: Record<string, string> = {'copy registry → registry': '≤ 0.90', 'pull → docker tarball': '≤ 1.00', 'push tarball → new repository': '≤ 1.00', 'copy 40 small layers': '≤ 1.00'}
   const rows = Object.entries(results).map(([what, r]) => {
@@ -180,6 +183,8 @@ try {
       'ocitool s': o.toFixed(2),
       'skopeo s': k.toFixed(2),
       'ratio': (o / k).toFixed(2),
+      // the machine's speed drifts between rounds; a round's two runs meet the same drift
+      'ratio in a round': median(r.ocitool.map((x, i) => x.seconds / r.skopeo[i].seconds)).toFixed(2),
       target: targets[what],
       'floor s (curl)': f ? f.toFixed(2) : '',
       'floor/skopeo': f ? (f / k).toFixed(2) : '',
@@ -187,7 +192,7 @@ try {
       'skopeo peak RSS MiB': Math.max(...r.skopeo.map((x) => x.rssMiB)).toFixed(0),
     }
   })
-  console.log(`\ntransfer bench: ${rounds} rounds (medians), ${layers} × ${layerMiB} MiB layers, node ${process.version}, ${(await readdir(work)).length} work files\n`)
+  console.log(`\ntransfer bench: ${rounds} rounds after a warm-up (medians), ${layers} × ${layerMiB} MiB layers, node ${process.version}, ${(await readdir(work)).length} work files\n`)
   console.log(table(rows))
   console.log('\nevery run, in order (s):')
   for (const [what, r] of Object.entries(results)) {
