@@ -224,16 +224,19 @@ describe('HttpClient on node:http: redirects, bodies, headers', () => {
     const methods: string[] = []
     const {server, url} = await serve((req, res) => {
       methods.push(`${req.method} ${req.url} ${req.headers['content-length'] ?? '-'}`)
+      if (req.method === 'GET') assert.equal(req.headers['content-type'], undefined)
       req.resume()
       if (req.url === '/loop') res.writeHead(302, {location: '/loop'}).end()
       else if (req.url === '/see-other') res.writeHead(303, {location: '/done'}).end()
       else if (req.url === '/moved') res.writeHead(307, {location: '/done'}).end()
+      else if (req.url === '/bad') res.writeHead(302, {location: 'http://[bad'}).end()
       else res.end('done')
     })
     const client = new HttpClient()
     try {
       await assert.rejects(client.send({method: 'GET', url: `${url}/loop`, retry: false}), (e: NodeJS.ErrnoException) => e.code === 'ERR_TOO_MANY_REDIRECTS')
       assert.equal(methods.length, 11)
+      await assert.rejects(client.send({method: 'GET', url: `${url}/bad`, retry: false}), (e: NodeJS.ErrnoException) => e.code === 'ERR_BAD_REDIRECT')
       methods.length = 0
       const streamed = await client.send({method: 'PUT', url: `${url}/moved`, body: () => Readable.from([Buffer.from('abc')]), headers: {'content-length': '3'}, retry: false})
       assert.equal(streamed.status, 307)
@@ -243,7 +246,9 @@ describe('HttpClient on node:http: redirects, bodies, headers', () => {
       replayed.body.resume()
       const seeOther = await client.send({method: 'POST', url: `${url}/see-other`})
       assert.equal(await readAll(seeOther.body), 'done')
-      assert.deepEqual(methods, ['PUT /moved 3', 'PUT /moved 4', 'PUT /done 4', 'POST /see-other 0', 'GET /done -'])
+      const withBody = await client.send({method: 'POST', url: `${url}/see-other`, body: Buffer.from('{}'), headers: {'content-type': 'application/json', 'content-length': '2'}})
+      assert.equal(await readAll(withBody.body), 'done')
+      assert.deepEqual(methods, ['PUT /moved 3', 'PUT /moved 4', 'PUT /done 4', 'POST /see-other 0', 'GET /done -', 'POST /see-other 2', 'GET /done -'])
     } finally {
       client.close()
       await new Promise((resolve) => server.close(resolve))

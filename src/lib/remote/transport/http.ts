@@ -147,6 +147,7 @@ export class HttpClient {
     const own = req.signal
     const connectMs = this.options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS
     const idleMs = this.options.idleTimeoutMs ?? IDLE_TIMEOUT_MS
+    const startedSecure = req.url.startsWith('https:')
     this.trace(() => `--> ${req.method} ${redactUrl(req.url)}${req.authorization ? ` (authorization: ${redactAuth(req.authorization.value)})` : ''}`)
     return new Promise<RawResponse>((resolve, reject) => {
       let settled = false
@@ -168,13 +169,19 @@ export class HttpClient {
       own?.addEventListener('abort', onAbort, {once: true})
       const go = (url: URL, method: string, payload: Buffer | string | Readable | undefined, hops: number) => {
         const headers: Record<string, string> = {'user-agent': this.options.userAgent ?? 'ocitool', ...req.headers}
-        if (req.authorization && url.host === req.authorization.host) headers.authorization = req.authorization.value
+        const secure = url.protocol === 'https:'
+        // the credential's host only, and never over plain HTTP after a redirect from HTTPS
+        if (req.authorization && url.host === req.authorization.host && (secure || !startedSecure)) headers.authorization = req.authorization.value
+        if (payload === undefined && hops > 0) {
+          // a body dropped by a 303 takes its description along
+          delete headers['content-length']
+          delete headers['content-type']
+        }
         if (payload === undefined) {
           if (method !== 'GET' && method !== 'HEAD') headers['content-length'] = '0'
         } else if (!(payload instanceof Readable) && headers['content-length'] === undefined) {
           headers['content-length'] = String(Buffer.byteLength(payload))
         }
-        const secure = url.protocol === 'https:'
         const request = (secure ? https : http).request(url, {method, headers, agent: secure ? this.agents.https : this.agents.http})
         current = request
         request.setTimeout(idleMs, () => request.destroy(codedError('ETIMEDOUT', `${method} ${url.host}: nothing received for ${idleMs / 1000} s`)))
@@ -198,9 +205,16 @@ export class HttpClient {
               fail(codedError('ERR_TOO_MANY_REDIRECTS', `${req.method} ${redactUrl(req.url)}: more than ${MAX_REDIRECTS} redirects`))
               return
             }
+            let next: URL
+            try {
+              next = new URL(location, url)
+            } catch {
+              fail(codedError('ERR_BAD_REDIRECT', `${req.method} ${redactUrl(req.url)}: redirected to an unreadable location`))
+              return
+            }
             // 303 asks for a GET; the others keep the method (and a replayable body)
             const rewrite = status === 303 && method !== 'GET' && method !== 'HEAD'
-            go(new URL(location, url), rewrite ? 'GET' : method, rewrite ? undefined : payload, hops + 1)
+            go(next, rewrite ? 'GET' : method, rewrite ? undefined : payload, hops + 1)
             return
           }
           settled = true
