@@ -106,43 +106,46 @@ describe('retryAfterMs and redactUrl', () => {
   })
 })
 
+/** serve starts a node:http server on a free loopback port, for the HttpClient tests. */
+async function serve(handler: Parameters<typeof import('node:http').createServer>[1]) {
+  const {createServer} = await import('node:http')
+  const server = createServer(handler)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const host = `127.0.0.1:${(server.address() as {port: number}).port}`
+  const close = () => {
+    server.closeAllConnections()
+    return new Promise((resolve) => server.close(resolve))
+  }
+  return {host, url: `http://${host}`, close}
+}
+
 describe('HttpClient retries and a request of its own signal', () => {
   it('aborting the request ends its wait between tries: no further try, an InterruptedError', async () => {
-    const {createServer} = await import('node:http')
     const {HttpClient} = await import('../../../src/lib/remote/transport/http.js')
     const {InterruptedError} = await import('../../../src/lib/errors.js')
     let seen = 0
     const stop = new AbortController()
-    const server = createServer((_req, res) => {
+    const server = await serve((_req, res) => {
       seen++
       res.writeHead(503, {'content-length': '0'}).end()
       setTimeout(() => stop.abort(), 20)
     })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const client = new HttpClient({retryBaseMs: 10_000})
     try {
-      const port = (server.address() as {port: number}).port
-      await assert.rejects(client.send({method: 'GET', url: `http://127.0.0.1:${port}/v2/`, signal: stop.signal}), (e) => e instanceof InterruptedError)
+      await assert.rejects(client.send({method: 'GET', url: `${server.url}/v2/`, signal: stop.signal}), (e) => e instanceof InterruptedError)
       assert.equal(seen, 1)
     } finally {
       client.close()
-      await new Promise((resolve) => server.close(resolve))
+      await server.close()
     }
   })
 })
 
 describe('HttpClient and the operation signal', () => {
-  const serve = async (handler: Parameters<typeof import('node:http').createServer>[1]) => {
-    const {createServer} = await import('node:http')
-    const server = createServer(handler)
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    return {server, url: `http://127.0.0.1:${(server.address() as {port: number}).port}`}
-  }
-
   it('finished requests leave no abort listener on the signal (one for the client)', async () => {
     const {getEventListeners} = await import('node:events')
     const {HttpClient, drain, readBody} = await import('../../../src/lib/remote/transport/http.js')
-    const {server, url} = await serve((req, res) => res.writeHead(200, {'content-length': '2'}).end(req.method === 'HEAD' ? undefined : 'ok'))
+    const {url, close} = await serve((req, res) => res.writeHead(200, {'content-length': '2'}).end(req.method === 'HEAD' ? undefined : 'ok'))
     const stop = new AbortController()
     const client = new HttpClient({signal: stop.signal})
     try {
@@ -156,7 +159,7 @@ describe('HttpClient and the operation signal', () => {
       assert.equal(getEventListeners(stop.signal, 'abort').length, 1)
     } finally {
       client.close()
-      await new Promise((resolve) => server.close(resolve))
+      await close()
     }
   })
 
@@ -164,25 +167,18 @@ describe('HttpClient and the operation signal', () => {
     const {HttpClient} = await import('../../../src/lib/remote/transport/http.js')
     const {InterruptedError} = await import('../../../src/lib/errors.js')
     const stop = new AbortController()
-    const {server, url} = await serve(() => setTimeout(() => stop.abort(), 20)) // never answers
+    const {url, close} = await serve(() => setTimeout(() => stop.abort(), 20)) // never answers
     const client = new HttpClient({signal: stop.signal})
     try {
       await assert.rejects(client.send({method: 'GET', url: `${url}/v2/`}), (e) => e instanceof InterruptedError)
     } finally {
       client.close()
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
+      await close()
     }
   })
 })
 
 describe('HttpClient on node:http: redirects, bodies, headers', () => {
-  const serve = async (handler: Parameters<typeof import('node:http').createServer>[1]) => {
-    const {createServer} = await import('node:http')
-    const server = createServer(handler)
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    return {server, url: `http://127.0.0.1:${(server.address() as {port: number}).port}`, host: `127.0.0.1:${(server.address() as {port: number}).port}`}
-  }
   const readAll = async (r: import('node:stream').Readable) => {
     const parts: Buffer[] = []
     for await (const c of r) parts.push(c as Buffer)
@@ -214,7 +210,7 @@ describe('HttpClient on node:http: redirects, bodies, headers', () => {
       ])
     } finally {
       client.close()
-      await Promise.all([registry, storage].map((s) => new Promise((resolve) => s.server.close(resolve))))
+      await Promise.all([registry.close(), storage.close()])
     }
   })
 
@@ -222,7 +218,7 @@ describe('HttpClient on node:http: redirects, bodies, headers', () => {
     const {HttpClient} = await import('../../../src/lib/remote/transport/http.js')
     const {Readable} = await import('node:stream')
     const methods: string[] = []
-    const {server, url} = await serve((req, res) => {
+    const {url, close} = await serve((req, res) => {
       methods.push(`${req.method} ${req.url} ${req.headers['content-length'] ?? '-'}`)
       if (req.method === 'GET') assert.equal(req.headers['content-type'], undefined)
       req.resume()
@@ -251,23 +247,20 @@ describe('HttpClient on node:http: redirects, bodies, headers', () => {
       assert.deepEqual(methods, ['PUT /moved 3', 'PUT /moved 4', 'PUT /done 4', 'POST /see-other 0', 'GET /done -', 'POST /see-other 2', 'GET /done -'])
     } finally {
       client.close()
-      await new Promise((resolve) => server.close(resolve))
+      await close()
     }
   })
 })
 
 describe('HttpClient timeouts', () => {
   it('a server silent before its answer, or in the middle of a body, fails with ETIMEDOUT', async () => {
-    const {createServer} = await import('node:http')
     const {HttpClient} = await import('../../../src/lib/remote/transport/http.js')
-    const server = createServer((req, res) => {
+    const {url, close} = await serve((req, res) => {
       if (req.url === '/body') {
         res.writeHead(200, {'content-length': '100'})
         res.write('partial')
       } // otherwise: no answer at all
     })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const url = `http://127.0.0.1:${(server.address() as {port: number}).port}`
     const client = new HttpClient({idleTimeoutMs: 150})
     try {
       await assert.rejects(client.send({method: 'GET', url: `${url}/silent`, retry: false}), (e: NodeJS.ErrnoException) => e.code === 'ETIMEDOUT' && /nothing received/.test(e.message))
@@ -283,8 +276,7 @@ describe('HttpClient timeouts', () => {
       )
     } finally {
       client.close()
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
+      await close()
     }
   })
 })
