@@ -11,7 +11,7 @@
 import {build} from 'esbuild'
 import {readdirSync, readFileSync, renameSync, rmSync, statSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
-import {dirname, join} from 'node:path'
+import {dirname, join, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -27,12 +27,44 @@ function find(dir, ext = '.js') {
 
 rmSync(tmp, {recursive: true, force: true})
 /**
- * dependencyPatches adjusts bundled dependency code: the import() calls left in it (oclif
- * loading an ES module plugin or command) go through globalThis.__ocitoolImport, which
- * bin/compile-cache.cjs defines, since code compiled from V8's cache cannot call import()
- * itself on Node 20; oclif's core plugin lookup skips minimatch for plain names; and a
- * plugin's commands are sorted without ICU; and a plugin installed where node looks first is
- * found with one read.
+ * OCLIF_PATCHES change exact text in @oclif/core's files (paths under its lib/) for startup
+ * time; a patch whose text is gone fails the build, so an oclif update cannot drop one silently.
+ */
+const ROOT_PJSON = '(0, node_path_1.join)(root, "node_modules", name, "package.json")'
+const OCLIF_PATCHES = [
+  {
+    // oclif finds its core plugins by matching each dependency against each name in
+    // `oclif.plugins` with minimatch, compiling a pattern per pair (10 ms a run); names without
+    // glob characters are compared as they are, which is what minimatch does with them
+    file: 'config/plugin-loader.js',
+    what: 'the minimatch call',
+    from: '(0, minimatch_1.minimatch)(p, w)',
+    to: `(${String.raw`/[*?[\]{}]|^!|[!+@]\(/`}.test(w) ? (0, minimatch_1.minimatch)(p, w) : p === w)`,
+  },
+  {
+    // the first String#localeCompare of a process sets up ICU collation (5-16 ms measured); a
+    // plugin's command ids (lowercase ASCII, `:` and `-`) sort the same by code point
+    file: 'config/plugin.js',
+    what: 'the localeCompare sort',
+    from: '.sort((a, b) => a.id.localeCompare(b.id))',
+    to: '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))',
+  },
+  {
+    // a plugin's root: oclif resolves its entry point (exports, realpath) and then walks up
+    // reading package.json files, ~2 ms a plugin; where node would look first,
+    // ROOT/node_modules/NAME, a package.json of that name settles it with one read
+    file: 'util/find-root.js',
+    what: 'the plugin root lookup',
+    from: 'debug(name)(`Finding root using ${root}`);',
+    to: `debug(name)(\`Finding root using \${root}\`);\n        if (!process.versions.pnp && (await (0, fs_1.safeReadJson)(${ROOT_PJSON}))?.name === name) return (0, node_path_1.dirname)(${ROOT_PJSON});`,
+  },
+]
+
+/**
+ * dependencyPatches adjusts bundled dependency code: OCLIF_PATCHES, and the import() calls left
+ * in it (oclif loading an ES module plugin or command) go through globalThis.__ocitoolImport,
+ * which bin/compile-cache.cjs defines, since code compiled from V8's cache cannot call import()
+ * itself on Node 20.
  */
 const dependencyPatches = {
   name: 'dependency-patches',
@@ -40,32 +72,10 @@ const dependencyPatches = {
     b.onLoad({filter: /[\\/]node_modules[\\/].*\.(c|m)?js$/}, async (a) => {
       const text = await readFile(a.path, 'utf8')
       let out = text
-      // oclif finds its core plugins by matching each dependency against each name in
-      // `oclif.plugins` with minimatch, compiling a pattern per pair (10 ms a run); names without
-      // glob characters are compared as they are, which is what minimatch does with them
-      if (/[\\/]@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin-loader\.js$/.test(a.path)) {
-        const glob = String.raw`/[*?[\]{}]|^!|[!+@]\(/`
-        out = out.replace('(0, minimatch_1.minimatch)(p, w)', `(${glob}.test(w) ? (0, minimatch_1.minimatch)(p, w) : p === w)`)
-        if (out === text) throw new Error(`${a.path}: the minimatch call to patch is gone (oclif changed): update scripts/bundle.js`)
-      }
-      // the first String#localeCompare of a process sets up ICU collation (5-16 ms measured); a
-      // plugin's command ids (lowercase ASCII, `:` and `-`) sort the same by code point
-      if (/[\\/]@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/.test(a.path)) {
-        const before = out
-        out = out.replace('.sort((a, b) => a.id.localeCompare(b.id))', '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))')
-        if (out === before) throw new Error(`${a.path}: the localeCompare sort to patch is gone (oclif changed): update scripts/bundle.js`)
-      }
-      // a plugin's root: oclif resolves its entry point (exports, realpath) and then walks up
-      // reading package.json files, ~2 ms a plugin; where node would look first,
-      // ROOT/node_modules/NAME, a package.json of that name settles it with one read
-      if (/[\\/]@oclif[\\/]core[\\/]lib[\\/]util[\\/]find-root\.js$/.test(a.path)) {
-        const before = out
-        const direct = '(0, node_path_1.join)(root, "node_modules", name, "package.json")'
-        out = out.replace(
-          'debug(name)(`Finding root using ${root}`);',
-          `debug(name)(\`Finding root using \${root}\`);\n        if (!process.versions.pnp && (await (0, fs_1.safeReadJson)(${direct}))?.name === name) return (0, node_path_1.dirname)(${direct});`,
-        )
-        if (out === before) throw new Error(`${a.path}: the plugin root lookup to patch is gone (oclif changed): update scripts/bundle.js`)
+      const patch = OCLIF_PATCHES.find((p) => a.path.endsWith(join(sep, '@oclif', 'core', 'lib', p.file)))
+      if (patch) {
+        out = out.replace(patch.from, patch.to)
+        if (out === text) throw new Error(`${a.path}: ${patch.what} to patch is gone (oclif changed): update scripts/bundle.js`)
       }
       // import() of a computed name only: esbuild bundles the literal ones
       if (/\bimport\(/.test(out)) out = out.replace(/(?<![\w.$'"`])import\((?!\s*['"`])/g, 'globalThis.__ocitoolImport(')

@@ -85,8 +85,8 @@ const RETRY_CODES = new Set(['ETIMEDOUT', 'ECONNRESET', 'EPIPE', 'ECONNREFUSED',
 export class HttpClient {
   readonly options: HttpOptions
   private readonly agents: {http: http.Agent; https: https.Agent}
-  /** requests not yet finished, destroyed when the client's signal fires */
-  private readonly live = new Set<{destroy(e?: Error): unknown}>()
+  /** how to stop each request not yet finished (called when the client's signal fires) */
+  private readonly live = new Set<() => void>()
 
   constructor(options: HttpOptions = {}) {
     this.options = options
@@ -98,7 +98,7 @@ export class HttpClient {
     // one listener for the client, not one per request (an abort listener left on the signal
     // keeps its request reachable for the whole operation)
     options.signal?.addEventListener('abort', () => {
-      for (const s of this.live) s.destroy(new InterruptedError())
+      for (const stop of this.live) stop()
     }, {once: true})
   }
 
@@ -159,25 +159,24 @@ export class HttpClient {
         if (body instanceof Readable) body.destroy()
         reject(this.options.signal?.aborted || own?.aborted ? new InterruptedError('interrupted', {cause: e}) : e)
       }
-      const onAbort = () => current?.destroy(new InterruptedError())
-      const tracker = {destroy: (e?: Error) => current?.destroy(e)}
+      const stop = () => current?.destroy(new InterruptedError())
       const cleanup = () => {
-        this.live.delete(tracker)
-        own?.removeEventListener('abort', onAbort)
+        this.live.delete(stop)
+        own?.removeEventListener('abort', stop)
       }
-      this.live.add(tracker)
-      own?.addEventListener('abort', onAbort, {once: true})
+      this.live.add(stop)
+      own?.addEventListener('abort', stop, {once: true})
       const go = (url: URL, method: string, payload: Buffer | string | Readable | undefined, hops: number) => {
         const headers: Record<string, string> = {'user-agent': this.options.userAgent ?? 'ocitool', ...req.headers}
         const secure = url.protocol === 'https:'
         // the credential's host only, and never over plain HTTP after a redirect from HTTPS
         if (req.authorization && url.host === req.authorization.host && (secure || !startedSecure)) headers.authorization = req.authorization.value
-        if (payload === undefined && hops > 0) {
-          // a body dropped by a 303 takes its description along
-          delete headers['content-length']
-          delete headers['content-type']
-        }
         if (payload === undefined) {
+          if (hops > 0) {
+            // a body dropped by a 303 takes its description along
+            delete headers['content-length']
+            delete headers['content-type']
+          }
           if (method !== 'GET' && method !== 'HEAD') headers['content-length'] = '0'
         } else if (!(payload instanceof Readable) && headers['content-length'] === undefined) {
           headers['content-length'] = String(Buffer.byteLength(payload))
