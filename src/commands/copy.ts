@@ -7,7 +7,7 @@ import {parseLocation} from '../lib/stores/location.js'
 export default class Copy extends OcitoolCommand {
   static override aliases = ['cp']
   static override summary = 'Copy an image or index from SRC to DST, keeping its digest'
-  static override description = `SRC and DST are registry references or oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], dir:DIR.
+  static override description = `SRC and DST are registry references or oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REF], dir:DIR (as skopeo: PATH ends at its first colon, REF may hold colons, a colon in PATH is written \\:).
 Each blob moves once, concurrently and verified; blobs the destination has are skipped, and within one registry they are mounted. Manifests keep their exact bytes (and digests), except where --platform picks a subset of an index (a new index) or the destination format cannot hold the original (docker archives store single images).`
   static override examples = [
     '<%= config.bin %> <%= command.id %> ghcr.io/example/app:1.0 registry.example.com/app:1.0',

@@ -4,7 +4,7 @@ import * as flags from '../lib/cli/flags.js'
 import {UsageError} from '../lib/errors.js'
 import type {CopyResult} from '../lib/ops/copy.js'
 import * as ops from '../lib/ops/flatten.js'
-import {parseLocation} from '../lib/stores/location.js'
+import {fileLocation, parseLocation} from '../lib/stores/location.js'
 
 export default class Flatten extends OcitoolCommand {
   static override summary = "Squash an image's layers into one and push the result, or write its filesystem and config to files"
@@ -22,8 +22,8 @@ The local form (for build systems, as containerregistry's flattener): --tarball 
     compression: Flags.string({description: 'compression of the new layer', options: ['gzip', 'zstd', 'none'], default: 'gzip'}),
     'compression-level': Flags.integer({description: 'compression level (gzip default 1: fastest)'}),
     created: Flags.string({description: 'created time of the history entry (default SOURCE_DATE_EPOCH, else the image\'s)'}),
-    tarball: Flags.string({description: 'local form: the image to read (a docker archive)', dependsOn: ['filesystem'], helpGroup: 'LOCAL'}),
-    filesystem: Flags.string({description: 'local form: write the flattened filesystem (a tar) here', dependsOn: ['tarball'], helpGroup: 'LOCAL'}),
+    tarball: Flags.string({description: 'local form: the image to read: a docker archive file, - (stdin), or a store name (oci:DIR[:REF], …)', dependsOn: ['filesystem'], helpGroup: 'LOCAL'}),
+    filesystem: Flags.string({description: 'local form: write the flattened filesystem (a tar) here; - for stdout', dependsOn: ['tarball'], helpGroup: 'LOCAL'}),
     metadata: Flags.string({description: 'local form: write the image config (JSON) here', dependsOn: ['tarball'], helpGroup: 'LOCAL'}),
     jobs: flags.jobs,
     progress: flags.progress,
@@ -33,10 +33,11 @@ The local form (for build systems, as containerregistry's flattener): --tarball 
     const {args, flags: f} = await this.parseCommand(Flatten)
     if (f.tarball !== undefined) {
       if (args.image !== undefined) throw new UsageError('IMAGE and --tarball are two forms; give one')
-      const src = /^(oci|oci-archive|docker-archive|dir|docker):/.test(f.tarball) ? parseLocation(f.tarball) : parseLocation(`docker-archive:${f.tarball}`)
+      const src = fileLocation(f.tarball)
       const platforms = flags.platformsFrom(f)
       if (platforms === 'all' || (platforms && platforms.length > 1)) throw new UsageError('the local form flattens one image: --platform names one')
-      return ops.flattenToFiles(src, f.filesystem!, f.metadata, {...this.remoteOptions(), platform: platforms?.[0]})
+      if (f.filesystem === '-' && process.stdout.isTTY) throw new UsageError('refusing to write a tar to a terminal; name a FILE or redirect stdout')
+      return ops.flattenToFiles(src, f.filesystem === '-' ? process.stdout : f.filesystem!, f.metadata, {...this.remoteOptions(), platform: platforms?.[0]})
     }
     if (args.image === undefined || f.tag === undefined) throw new UsageError('flatten needs IMAGE and --tag (or --tarball and --filesystem)')
     const src = parseLocation(args.image)

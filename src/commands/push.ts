@@ -8,11 +8,12 @@ import * as ops from '../lib/ops/push.js'
 
 export default class Push extends OcitoolCommand {
   static override summary = 'Push a tarball, an OCI layout or loose build outputs to a registry'
-  static override description = `PATH is a docker tarball (docker save, modern or legacy), an OCI layout directory or tar, or a dir: directory; its kind is found by looking inside. A layout holding several images needs a tag (oci:DIR:TAG is not needed: use --index to push them all as one index).
+  static override description = `PATH is a docker tarball (docker save, modern or legacy), an OCI layout directory or tar, or a dir: directory; its kind is found by looking inside; - reads an archive from stdin. A store name picks one image of several: docker-archive:FILE:REF, oci-archive:FILE:REF, oci:DIR:REF, dir:DIR (--index pushes a whole layout as one index).
 For build systems (containerregistry's pusher): --config FILE --layer FILE... [--manifest FILE] [--oci] IMAGE; layers may be compressed or not (plain ones are gzip-compressed), digests are computed. --stamp-info-file substitutes {KEY} in IMAGE from "KEY value" lines.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> app.tar registry.example.com/app:1.0',
     '<%= config.bin %> <%= command.id %> ./layout registry.example.com/app:1.0 --index --image-refs refs.txt',
+    '<%= config.bin %> <%= command.id %> docker-archive:multi.tar:localhost/app:1 registry.example.com/app:1',
     '<%= config.bin %> <%= command.id %> --config config.json --layer layer1.tar --layer layer2.tar.gz registry.example.com/app:{BUILD_TAG} --stamp-info-file stable-status.txt',
   ]
   static override strict = false

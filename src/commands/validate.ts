@@ -3,7 +3,7 @@ import {OcitoolCommand} from '../lib/cli/command.js'
 import * as flags from '../lib/cli/flags.js'
 import {UsageError} from '../lib/errors.js'
 import * as ops from '../lib/ops/validate.js'
-import {parseLocation} from '../lib/stores/location.js'
+import {fileLocation, parseLocation} from '../lib/stores/location.js'
 
 export default class Validate extends OcitoolCommand {
   static override summary = 'Check that every blob of an image is present, of the right size and hashes to its digest'
@@ -17,7 +17,7 @@ export default class Validate extends OcitoolCommand {
   static override args = {image: Args.string({description: 'image (any location); or use --remote/--tarball'})}
   static override flags = {
     remote: Flags.string({description: 'a registry image', exclusive: ['tarball']}),
-    tarball: Flags.string({description: 'a docker tarball'}),
+    tarball: Flags.string({description: 'a docker tarball, - (stdin), or a store name (oci-archive:FILE:REF, …)'}),
     fast: Flags.boolean({description: 'check presence and sizes only, without hashing'}),
     platform: flags.transferPlatformFlags.platform,
     jobs: flags.jobs,
@@ -27,7 +27,7 @@ export default class Validate extends OcitoolCommand {
     const {args, flags: f} = await this.parseCommand(Validate)
     const given = [args.image, f.remote, f.tarball].filter((x) => x !== undefined)
     if (given.length !== 1) throw new UsageError('validate needs one image: IMAGE, --remote IMAGE or --tarball FILE')
-    const loc = f.tarball !== undefined ? parseLocation(`docker-archive:${f.tarball}`) : parseLocation((f.remote ?? args.image)!)
+    const loc = f.tarball !== undefined ? fileLocation(f.tarball) : parseLocation((f.remote ?? args.image)!)
     const result = await ops.validate(loc, {...this.remoteOptions(), fast: f.fast, jobs: f.jobs, platforms: flags.platformsFrom(f)})
     this.log(`PASS: ${given[0]} ${result.digest} (${result.manifests} manifest(s), ${result.blobs} blob(s), ${result.bytes} bytes${result.hashed ? ' hashed' : ', sizes only'})`)
     return result

@@ -14,7 +14,7 @@ export default class BlobPull extends OcitoolCommand {
     blob: Args.string({required: true, description: 'DIGEST or @ALIAS (several allowed)'}),
   }
   static override flags = {
-    output: Flags.string({char: 'o', description: 'write to this file instead of stdout'}),
+    output: Flags.string({char: 'o', description: 'write to this file instead of stdout (- is stdout)'}),
     progress: flags.progress,
   }
 
@@ -22,6 +22,6 @@ export default class BlobPull extends OcitoolCommand {
     const {args, flags: f, argv} = await this.parseCommand(BlobPull)
     const items = (argv as string[]).slice(1)
     await this.withProgress(f.progress, 'downloading', (onEvent) =>
-      ops.pull(parseRepository(args.repo), items, f.output ? {file: f.output} : {out: process.stdout}, {...this.remoteOptions(), onEvent}))
+      ops.pull(parseRepository(args.repo), items, f.output && f.output !== '-' ? {file: f.output} : {out: process.stdout}, {...this.remoteOptions(), onEvent}))
   }
 }

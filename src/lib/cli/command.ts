@@ -62,6 +62,9 @@ export abstract class OcitoolCommand extends Command {
 
   /** parseWithBase parses and remembers the global flags for remoteOptions(). */
   protected async parseCommand<T extends typeof Command>(cmd: T): Promise<{args: Interfaces.InferredArgs<T['args']>; flags: BaseFlags<T>; argv: unknown[]}> {
+    // `-` is a file name here (stdin or stdout, read by the core when it needs it): oclif would
+    // otherwise read all of stdin into any argument left out (and into a `-` of allowStdin flags)
+    for (const arg of Object.values((cmd as {args?: Record<string, {ignoreStdin?: boolean}>}).args ?? {})) arg.ignoreStdin = true
     const parsed = (await this.parse(cmd as never)) as unknown as {args: Interfaces.InferredArgs<T['args']>; flags: BaseFlags<T>; argv: unknown[]}
     this.base = parsed.flags as typeof this.base
     if (this.base?.['password-stdin']) this.stdinPassword = (await readStdin()).replace(/\r?\n$/, '')

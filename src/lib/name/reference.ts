@@ -257,8 +257,10 @@ interface Parts {
   digest?: string
 }
 
-function split(input: string, what: 'reference' | 'repository', opts: ParseReferenceOptions): Parts {
-  if (input === '') fail(what, input, 'must not be empty')
+function split(given: string, what: 'reference' | 'repository', opts: ParseReferenceOptions): Parts {
+  // skopeo's transport prefix names the same thing: `docker://host/repo:tag`
+  const input = given.startsWith('docker://') ? given.slice('docker://'.length) : given
+  if (input === '') fail(what, given, 'must not be empty')
   const chars = characterProblem(input)
   if (chars !== undefined) fail(what, input, chars)
 

@@ -162,10 +162,10 @@ function referenceAt(dst: Location, digest: string): string {
   switch (dst.kind) {
     case 'registry':
       return `${dst.ref.name}@${digest}`
-    case 'docker-archive':
-      return `docker-archive:${dst.path}@${digest}`
+    case 'dir':
+      return `${describeLocation(dst)}@${digest}`
     default:
-      return `${dst.kind}:${dst.path}@${digest}`
+      return `${describeLocation({kind: dst.kind, path: dst.path})}@${digest}`
   }
 }
 

@@ -10,7 +10,7 @@
 import {randomBytes} from 'node:crypto'
 import * as fsp from 'node:fs/promises'
 import * as path from 'node:path'
-import {PassThrough, type Readable, pipeline as pipe} from 'node:stream'
+import {PassThrough, type Readable, type Writable, pipeline as pipe} from 'node:stream'
 
 import {OcitoolError, UsageError, isOcitoolError} from '../errors.js'
 import {verify} from '../io/verify.js'
@@ -123,8 +123,8 @@ export interface FlattenToFilesResult extends FlattenResult {
  * with `metadata`, its config (the exact bytes) to that file. Both are written to temporary
  * files next to them and renamed into place only when both are complete.
  */
-export async function flattenToFiles(src: Location, filesystem: string, metadata: string | undefined, options: FlattenToFilesOptions = {}): Promise<FlattenToFilesResult> {
-  if (metadata !== undefined && path.resolve(metadata) === path.resolve(filesystem)) throw new UsageError('--filesystem and --metadata name the same file')
+export async function flattenToFiles(src: Location, filesystem: string | Writable, metadata: string | undefined, options: FlattenToFilesOptions = {}): Promise<FlattenToFilesResult> {
+  if (metadata !== undefined && typeof filesystem === 'string' && path.resolve(metadata) === path.resolve(filesystem)) throw new UsageError('--filesystem and --metadata name the same file')
   return withSession(options, async (session) => {
     const source = await openSource(src, session)
     const temps: string[] = []
@@ -136,20 +136,23 @@ export async function flattenToFiles(src: Location, filesystem: string, metadata
       if (parsed.kind !== 'image') throw new UsageError(`${source.description}: ${m.digest} is ${parsed.mediaType}, not an image manifest; nothing to flatten`, {code: 'NOT_AN_IMAGE'})
       const config = await readConfig(source, parsed.manifest.config)
       const layers = [...parsed.manifest.layers]
-      const fsTmp = await createTemp(filesystem, temps, handles)
+      // a stream (stdout for `--filesystem -`) is written as the bytes come; a file appears whole
+      const fsTmp = typeof filesystem === 'string' ? await createTemp(filesystem, temps, handles) : undefined
       const mdTmp = metadata === undefined ? undefined : await createTemp(metadata, temps, handles)
       if (mdTmp) await mdTmp.handle.writeFile(config)
-      const out = fsTmp.handle.createWriteStream() // closes the handle when finished or destroyed
+      const out = fsTmp ? fsTmp.handle.createWriteStream() : (filesystem as Writable) // a file stream closes the handle when finished or destroyed
       // flatten ends `out` and waits until it has finished (every byte handed to the file)
       const r = await flatten(layersOf(source, layers), out, {unsafePaths: options.unsafePaths, warn: options.warn, signal: options.signal})
       for (const h of handles.splice(0)) await h.close()
-      await fsp.rename(fsTmp.path, filesystem)
-      temps.splice(temps.indexOf(fsTmp.path), 1)
+      if (fsTmp) {
+        await fsp.rename(fsTmp.path, filesystem as string)
+        temps.splice(temps.indexOf(fsTmp.path), 1)
+      }
       if (mdTmp && metadata) {
         await fsp.rename(mdTmp.path, metadata)
         temps.splice(temps.indexOf(mdTmp.path), 1)
       }
-      return {...r, digest: m.digest, layers: layers.length, filesystem, ...(metadata ? {metadata} : {})}
+      return {...r, digest: m.digest, layers: layers.length, filesystem: typeof filesystem === 'string' ? filesystem : '-', ...(metadata ? {metadata} : {})}
     } catch (e) {
       throw isOcitoolError(e) ? e : new OcitoolError(`flattening ${source.description}: ${(e as Error).message}`, {code: 'WRITE', cause: e})
     } finally {

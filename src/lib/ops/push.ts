@@ -11,7 +11,8 @@ import {digestOf} from '../oci/digest.js'
 import {MediaType} from '../oci/media-types.js'
 import type {Descriptor} from '../oci/types.js'
 import {LooseFilesSource, type LooseImageFiles} from '../stores/loose.js'
-import type {Location} from '../stores/location.js'
+import {type Location, isStoreName, parseLocation} from '../stores/location.js'
+import {stdinFile} from '../io/stdin-file.js'
 import type {ManifestBytes, Root, Source} from '../stores/types.js'
 import {type CopyOptions, type CopyResult, type CopySource, copy} from './copy.js'
 
@@ -20,9 +21,21 @@ export interface PushOptions extends CopyOptions {
   index?: boolean
 }
 
+/**
+ * pushLocation: push's PATH, a store name (`docker-archive:FILE:REF`, `oci:DIR:REF`, …) or a
+ * file or directory whose kind is found by looking inside; `-` is an archive on stdin.
+ */
+export async function pushLocation(input: string): Promise<Location> {
+  if (isStoreName(input)) {
+    const loc = parseLocation(input)
+    if (loc.kind === 'registry') throw new UsageError(`push reads a local image, not the registry image ${input} (use copy)`)
+    return loc
+  }
+  return detectLocation(input === '-' ? await stdinFile() : input)
+}
+
 /** detectLocation tells what kind of image store `path` is. */
 export async function detectLocation(path: string): Promise<Location> {
-  if (path === '-') throw new UsageError('push reads a file or directory, not stdin (archives are read by random access)')
   const st = await stat(path).catch(() => undefined)
   if (!st) throw new NotFoundError(`no such file or directory ${path}`)
   if (st.isDirectory()) {
@@ -43,7 +56,7 @@ export async function push(input: string | LooseImageFiles, dst: Reference, opti
   if (typeof input !== 'string') {
     src = {source: new LooseFilesSource(input)}
   } else {
-    const loc = await detectLocation(input)
+    const loc = await pushLocation(input)
     if (options.index) {
       if (loc.kind !== 'oci' && loc.kind !== 'oci-archive') throw new UsageError(`--index needs an OCI layout, not ${input}`)
       src = {source: new IndexJsonSource(await openLayout(loc), () => readIndexJson(loc))}

@@ -1,8 +1,18 @@
 /**
- * location: how users name where an image lives, in skopeo's transport syntax:
- *   registry reference (`host/repo:tag`, `docker://host/repo:tag`)
- *   `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, `docker-archive:FILE[:REF]`, `dir:DIR`
- * `-` as the FILE of an archive means stdout when writing (reading needs random access).
+ * location: how users name where an image lives, in skopeo's transport syntax. This is the one
+ * place store names are parsed; every command taking an image or a destination comes here.
+ *
+ *   registry reference       host/repo:tag, host/repo@sha256:…, docker://host/repo:tag
+ *   oci:PATH[:REF]           an OCI image layout directory; REF selects by
+ *                            `org.opencontainers.image.ref.name` (`1.0`, `localhost/app:1`)
+ *   oci-archive:PATH[:REF]   the same layout in a tar file
+ *   docker-archive:PATH[:REF]  a `docker save` tar; REF is a RepoTag (`repo:tag`)
+ *   dir:PATH                 a directory of loose files (skopeo's dir: transport)
+ *
+ * As skopeo does, PATH ends at its first colon and everything after it is REF, so REF may hold
+ * colons itself: `oci:lay:myapp:1` is directory `lay`, image `myapp:1`. A colon inside PATH is
+ * written `\:` (`oci:my\:dir:1` is directory `my:dir`, image `1`); `dir:` takes the whole rest.
+ * `-` as the PATH of an archive is stdin (spooled to a temporary file) or stdout.
  */
 import {UsageError} from '../errors.js'
 import {type Reference, parseReference} from '../name/reference.js'
@@ -14,11 +24,25 @@ export type Location =
   | {kind: 'docker-archive'; path: string; ref?: string; legacy?: boolean}
   | {kind: 'dir'; path: string}
 
-const TAG = /^[\w][\w.-]{0,127}$/
+/** The transports a store name may start with. */
+export const TRANSPORTS = ['docker', 'oci', 'oci-archive', 'docker-archive', 'dir'] as const
+const TRANSPORT = /^(docker|oci|oci-archive|docker-archive|dir):(.*)$/s
+
+/**
+ * An `org.opencontainers.image.ref.name` as skopeo accepts it in `oci:PATH:REF`: components of
+ * alphanumerics joined by `-._:@+` (or `--`), separated by `/`.
+ */
+const COMPONENT = '[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*'
+const REF_NAME = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`)
+
+/** isStoreName: whether `input` starts with a transport (`oci:`, `docker-archive:`, …). */
+export function isStoreName(input: string): boolean {
+  return TRANSPORT.test(input)
+}
 
 /** parseLocation reads a SRC or DST argument. */
 export function parseLocation(input: string): Location {
-  const m = /^(docker|oci|oci-archive|docker-archive|dir):(.*)$/.exec(input)
+  const m = TRANSPORT.exec(input)
   if (!m) return {kind: 'registry', ref: parseReference(input)}
   const [, transport, rest] = m
   if (rest === '') throw new UsageError(`invalid location "${input}": ${transport}: needs a ${transport === 'docker' ? 'reference' : 'path'}`)
@@ -26,32 +50,69 @@ export function parseLocation(input: string): Location {
     case 'docker':
       return {kind: 'registry', ref: parseReference(rest.replace(/^\/\//, ''))}
     case 'dir':
-      return {kind: 'dir', path: rest}
+      return {kind: 'dir', path: unescapePath(rest)}
     case 'oci':
     case 'oci-archive': {
-      const {path, suffix} = splitSuffix(rest)
-      if (suffix !== undefined && !TAG.test(suffix)) throw new UsageError(`invalid location "${input}": "${suffix}" is not a valid tag`)
-      return {kind: transport, path, tag: suffix}
+      const {path, ref} = splitPath(input, rest)
+      if (ref !== undefined && !REF_NAME.test(ref)) {
+        throw new UsageError(`invalid location "${input}": "${ref}" is not a valid image name in a layout`, {
+          suggestions: [`a path with a colon is written with \\: (${transport}:my\\:dir:${ref})`],
+        })
+      }
+      return {kind: transport, path, ...(ref === undefined ? {} : {tag: ref})}
     }
     default: {
-      // docker-archive:FILE[:REF] where REF is a reference like repo:tag; FILE has no colon
-      const colon = rest.indexOf(':')
-      if (colon < 0) return {kind: 'docker-archive', path: rest}
-      const ref = rest.slice(colon + 1)
-      if (ref !== '') parseReference(ref) // validates; kept as written
-      return {kind: 'docker-archive', path: rest.slice(0, colon), ref: ref || undefined}
+      // docker-archive:PATH[:REF], REF a reference such as repo:tag (kept as written)
+      const {path, ref} = splitPath(input, rest)
+      if (ref !== undefined) {
+        try {
+          parseReference(ref)
+        } catch (e) {
+          throw new UsageError(`invalid location "${input}": "${ref}" is not a valid image reference`, {
+            cause: e,
+            suggestions: [`a path with a colon is written with \\: (docker-archive:my\\:file.tar:${ref})`],
+          })
+        }
+      }
+      return {kind: 'docker-archive', path, ...(ref === undefined ? {} : {ref})}
     }
   }
 }
 
-/** splitSuffix splits `path:tag` at the last colon, unless what follows is a path. */
-function splitSuffix(s: string): {path: string; suffix?: string} {
-  const i = s.lastIndexOf(':')
-  if (i <= 0 || s.slice(i + 1).includes('/')) return {path: s}
-  return {path: s.slice(0, i), suffix: s.slice(i + 1)}
+/**
+ * fileLocation: a `--tarball` or PATH argument, either a store name (`oci-archive:FILE:REF`) or
+ * a plain file path, taken as a docker archive (a path is taken whole: colons and all).
+ */
+export function fileLocation(input: string): Location {
+  return isStoreName(input) ? parseLocation(input) : {kind: 'docker-archive', path: input}
 }
 
-/** describe renders a location as users write it. */
+/** splitPath splits `PATH[:REF]` at the first colon not written `\:`; an empty REF is none. */
+function splitPath(input: string, rest: string): {path: string; ref?: string} {
+  let path = ''
+  for (let i = 0; i < rest.length; i++) {
+    const c = rest[i]
+    if (c === '\\' && rest[i + 1] === ':') {
+      path += ':'
+      i++
+    } else if (c === ':') {
+      if (path === '') throw new UsageError(`invalid location "${input}": no path before the colon`)
+      const ref = rest.slice(i + 1)
+      return ref === '' ? {path} : {path, ref}
+    } else path += c
+  }
+  return {path}
+}
+
+function unescapePath(p: string): string {
+  return p.replaceAll('\\:', ':')
+}
+
+function escapePath(p: string): string {
+  return p.replaceAll(':', '\\:')
+}
+
+/** describeLocation renders a location as users write it (a colon in a path as `\:`). */
 export function describeLocation(l: Location): string {
   switch (l.kind) {
     case 'registry':
@@ -59,8 +120,8 @@ export function describeLocation(l: Location): string {
     case 'dir':
       return `dir:${l.path}`
     case 'docker-archive':
-      return `docker-archive:${l.path}${l.ref ? `:${l.ref}` : ''}`
+      return `docker-archive:${escapePath(l.path)}${l.ref ? `:${l.ref}` : ''}`
     default:
-      return `${l.kind}:${l.path}${l.tag ? `:${l.tag}` : ''}`
+      return `${l.kind}:${escapePath(l.path)}${l.tag ? `:${l.tag}` : ''}`
   }
 }

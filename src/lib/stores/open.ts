@@ -2,7 +2,7 @@
  * open: from a parsed location to a Source or Sink. File stores load on demand, so a
  * registry-to-registry copy never loads tar code.
  */
-import {UsageError} from '../errors.js'
+import {stdinFile} from '../io/stdin-file.js'
 import type {Session} from '../remote/session.js'
 import type {Location} from './location.js'
 import {RegistrySink, type RegistrySinkOptions, RegistrySource} from './registry.js'
@@ -26,14 +26,12 @@ export async function openSource(loc: Location, session: Session): Promise<Sourc
       return new DirSource(loc.path)
     }
     case 'docker-archive': {
-      if (loc.path === '-') throw new UsageError('reading a docker archive needs a file (random access), not stdin')
       const {DockerArchiveSource} = await import('../tarball/index.js')
-      return new DockerArchiveSource(loc.path, {tag: loc.ref})
+      return new DockerArchiveSource(await inputPath(loc.path), {tag: loc.ref})
     }
     case 'oci-archive': {
-      if (loc.path === '-') throw new UsageError('reading an oci archive needs a file (random access), not stdin')
       const {OciArchiveSource} = await import('../tarball/index.js')
-      return new OciArchiveSource(loc.path, {tag: loc.tag})
+      return new OciArchiveSource(await inputPath(loc.path), {tag: loc.tag})
     }
   }
 }
@@ -59,6 +57,11 @@ export async function openSink(loc: Location, session: Session, options: SinkOpt
       return new OciArchiveSink(loc.path)
     }
   }
+}
+
+/** inputPath: an archive to read; `-` is stdin, spooled to a file (archives are read by random access). */
+function inputPath(path: string): Promise<string> | string {
+  return path === '-' ? stdinFile() : path
 }
 
 /** holdsSingleImages: sinks that cannot store an index (docker archives, `dir:` of one image). */
