@@ -1,7 +1,29 @@
 #!/usr/bin/env node
 // `ocitool --version` alone is answered here, in oclif's exact format, without loading oclif
 // (which costs ~100 ms of module loading); everything else goes through oclif.
-const argv = process.argv.slice(2)
+const argv = hoistGlobalFlags(process.argv.slice(2))
+
+/**
+ * hoistGlobalFlags: the flags every command takes may come before the command, as with crane and
+ * skopeo (`ocitool -v ls REPO`, `ocitool --insecure manifest IMG`); oclif finds the command
+ * only in the first words, so they are moved to the end (before a `--`), where every command
+ * parses them.
+ */
+function hoistGlobalFlags(args) {
+  const withValue = new Set(['--ca-file', '--username', '--password'])
+  const global = new Set(['-v', '--verbose', '--insecure', '--password-stdin', '--json', ...withValue])
+  const lead = []
+  let i = 0
+  while (i < args.length && global.has(args[i].split('=')[0])) {
+    lead.push(args[i])
+    if (withValue.has(args[i]) && i + 1 < args.length) lead.push(args[++i])
+    i++
+  }
+  if (lead.length === 0 || i === args.length) return args
+  const rest = args.slice(i)
+  const dashes = rest.indexOf('--')
+  return dashes === -1 ? [...rest, ...lead] : [...rest.slice(0, dashes), ...lead, ...rest.slice(dashes)]
+}
 if (argv.length === 1 && argv[0] === '--version') {
   const {readFileSync} = await import('node:fs')
   const {version} = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
@@ -26,5 +48,5 @@ if (argv.length === 1 && argv[0] === '--version') {
   const {execute} = require('#oclif-core')
   if (had === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING
   else process.env.OCLIF_DISABLE_ENGINE_WARNING = had
-  await execute({dir: import.meta.url})
+  await execute({args: argv, dir: import.meta.url})
 }

@@ -6,7 +6,7 @@ import {existsSync} from 'node:fs'
 import {mkdir, readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {runCli} from '../support/cli.js'
+import {repoRoot, runCli} from '../support/cli.js'
 import {type PushedFixture, pushFixture, sha256, skopeo, writeImageDir} from '../support/fixtures.js'
 import {run} from '../support/exec.js'
 import {type Podman, podmanMissing, startPodman} from '../support/podman.js'
@@ -151,5 +151,55 @@ describe('store names (issue 16)', () => {
     const d = await runCli(['digest', '--tarball', '-'], {input: bytes})
     assert.equal(d.code, 0, d.stderr)
     assert.equal(d.stdout.trim(), img.manifestDigest)
+  })
+
+  it('global flags before the command, -h on every command, an unknown command exits 2 with "did you mean"', async () => {
+    const v = await runCli(['-v', 'ls', `${reg.host}/names/app`])
+    assert.equal(v.code, 0, v.stderr)
+    assert.match(v.stdout, /^v1$/m)
+    assert.match(v.stderr, /--> GET http:\/\/127\.0\.0\.1:\d+\/v2\/names\/app\/tags\/list/)
+    const i = await runCli(['--insecure', 'manifest', `${reg.host}/names/app:v1`])
+    assert.equal(i.code, 0, i.stderr)
+    assert.equal(sha256(i.stdoutBytes), img.manifestDigest)
+    const j = await runCli(['--json', '-v', 'digest', `${reg.host}/names/app:v1`])
+    assert.equal(j.code, 0, j.stderr)
+    assert.equal(JSON.parse(j.stdout).digest, img.manifestDigest)
+
+    const unknown = await runCli(['lss', `${reg.host}/names/app`])
+    assert.equal(unknown.code, 2)
+    assert.equal(unknown.stderr, 'Error: unknown command "lss" (did you mean "ls"? see: ocitool help)\n')
+    const sub = await runCli(['index', 'filtr'])
+    assert.equal(sub.code, 2)
+    assert.match(sub.stderr, /^Error: unknown command "index filtr" \(did you mean "index filter"/)
+
+    const manifest = JSON.parse(await readFile(join(repoRoot, 'oclif.manifest.json'), 'utf8'))
+    const ids = Object.keys(manifest.commands).filter((id) => !manifest.commands[id].hidden)
+    assert.ok(ids.length > 20)
+    const failures: string[] = []
+    for (let k = 0; k < ids.length; k += 6) {
+      await Promise.all(ids.slice(k, k + 6).map(async (id) => {
+        const h = await runCli([...id.split(':'), '-h'])
+        if (h.code !== 0 || !h.stdout.includes('USAGE')) failures.push(`${id}: ${h.code} ${h.stderr.trim()}`)
+      }))
+    }
+    assert.deepEqual(failures, [])
+  })
+
+  it('docker://REF is accepted by every command taking an image', async () => {
+    const ref = `docker://${reg.host}/names/app:v1`
+    const m = await runCli(['manifest', ref])
+    assert.equal(m.code, 0, m.stderr)
+    assert.equal(sha256(m.stdoutBytes), img.manifestDigest)
+    const c = await runCli(['config', ref])
+    assert.equal(c.code, 0, c.stderr)
+    assert.equal(sha256(c.stdoutBytes), img.images[0].configDigest)
+    const l = await runCli(['ls', `docker://${reg.host}/names/app`])
+    assert.equal(l.code, 0, l.stderr)
+    assert.match(l.stdout, /^v1$/m)
+    const t = await runCli(['tag', ref, 'v1-docker'])
+    assert.equal(t.code, 0, t.stderr)
+    assert.equal(await rawDigest(reg, 'names/app:v1-docker'), img.manifestDigest)
+    const v = await runCli(['validate', ref])
+    assert.equal(v.code, 0, v.stderr)
   })
 })
