@@ -43,13 +43,14 @@ export type FaultAction =
 /**
  * FaultMatch selects requests: method (any case) and path (a RegExp, or a substring of the path
  * with query) must both match. Each rule counts its own matching requests (1-based) and then
- * applies to all of them, only the `nth`, or the first `times`.
+ * applies to all of them, only the `nth`, the first `times`, or every `every`-th (3: the 3rd, 6th, …).
  */
 export interface FaultMatch {
   method?: string
   path?: RegExp | string
   nth?: number
   times?: number
+  every?: number
 }
 
 /** FaultRule pairs a match with an action; the first active rule in list order wins. */
@@ -373,7 +374,7 @@ export async function startProxy(opts: ProxyOptions): Promise<FaultProxy> {
       if (m.path !== undefined && !(typeof m.path === 'string' ? path.includes(m.path) : m.path.test(path))) continue
       const n = (counts.get(rule) ?? 0) + 1
       counts.set(rule, n)
-      let active = (m.nth === undefined || n === m.nth) && (m.times === undefined || n <= m.times)
+      let active = (m.nth === undefined || n === m.nth) && (m.times === undefined || n <= m.times) && (m.every === undefined || n % m.every === 0)
       if (active && rule.action.kind === 'randomFail') {
         if (!prngs.has(rule)) prngs.set(rule, mulberry32(rule.action.seed))
         active = prngs.get(rule)!() < rule.action.probability

@@ -7,7 +7,7 @@
  * parts are not all there.
  */
 import type {Readable} from 'node:stream'
-import {OcitoolError} from '../errors.js'
+import {ExitCode, OcitoolError, isOcitoolError} from '../errors.js'
 import type {Reference} from '../name/reference.js'
 import type {Descriptor} from '../oci/types.js'
 import {type RepositoryClient, type UploadOptions, uploadStream} from '../remote/registry.js'
@@ -79,14 +79,19 @@ export class RegistrySink implements Sink {
     this.description = ref.toString()
   }
 
+  /**
+   * hasBlob: is the blob there already? Only an optimisation: when the registry cannot say (it
+   * sheds load, the network fails), the answer is no and the blob is uploaded.
+   */
   async hasBlob(desc: Descriptor): Promise<boolean> {
-    const size = await this.repo.headBlob(desc.digest)
+    const size = await unlessUnanswered(this.repo.headBlob(desc.digest), undefined)
     return size !== undefined && (size === desc.size || !Number.isFinite(size))
   }
 
+  /** mount links the blob from another repository; a failed attempt means an upload instead. */
   async mount(desc: Descriptor, from: MountLocation): Promise<boolean> {
     if (from.registry !== this.ref.registry || from.repository === this.ref.repository) return false
-    return this.repo.mountBlob(desc.digest, from.repository)
+    return unlessUnanswered(this.repo.mountBlob(desc.digest, from.repository), false)
   }
 
   putBlob(desc: Descriptor, data: Readable): Promise<void> {
@@ -94,7 +99,7 @@ export class RegistrySink implements Sink {
   }
 
   async hasManifest(digest: string): Promise<boolean> {
-    return (await this.repo.headManifest(digest)) !== undefined
+    return (await unlessUnanswered(this.repo.headManifest(digest), undefined)) !== undefined
   }
 
   async putManifest(m: ManifestBytes, options: PutManifestOptions): Promise<void> {
@@ -115,4 +120,18 @@ export class RegistrySink implements Sink {
 
   async commit(): Promise<void> {}
   async abort(): Promise<void> {}
+}
+
+/**
+ * unlessUnanswered is `check`'s answer, or `fallback` when the registry or the network could not
+ * give one (exit 5): an existence check must not fail a copy that can go ahead without it.
+ * Credentials and interruptions still fail it.
+ */
+async function unlessUnanswered<T>(check: Promise<T>, fallback: T): Promise<T> {
+  try {
+    return await check
+  } catch (e) {
+    if (isOcitoolError(e) && e.exitCode === ExitCode.Registry) return fallback
+    throw e
+  }
 }

@@ -83,6 +83,9 @@ async function moveBlob(
   const from = source.mountLocation ? source.mountLocation(desc) : source.mountFrom
   if (from && sink.mount && (await sink.mount(desc, from))) return 'mounted'
   const retries = options.blobRetries ?? 3
+  // a registry shedding load (429, 503 on a streamed upload, which cannot be replayed) is given
+  // tries of its own: its pacer has slowed down meanwhile, so the next try is likely to pass
+  let throttles = 0
   for (let attempt = 0; ; attempt++) {
     checkAborted(options.signal)
     emit({type: 'blob-start', digest: desc.digest, size: desc.size})
@@ -132,9 +135,14 @@ async function moveBlob(
       return 'copied'
     } catch (e) {
       result.bytes -= moved
+      const shed = isOcitoolError(e) && (e.code === 'HTTP_429' || e.code === 'HTTP_503') && throttles < THROTTLE_RETRIES
+      if (shed) {
+        throttles++
+        attempt--
+      }
       if (attempt >= retries || !retryable(e) || options.signal?.aborted) throw e
-      emit({type: 'blob-retry', digest: desc.digest, attempt: attempt + 1, error: e instanceof Error ? e.message : String(e)})
-      await new Promise((r) => setTimeout(r, 250 * 2 ** attempt))
+      emit({type: 'blob-retry', digest: desc.digest, attempt: attempt + throttles + 1, error: e instanceof Error ? e.message : String(e)})
+      await new Promise((r) => setTimeout(r, shed ? 50 * 2 ** Math.min(throttles, 5) : 250 * 2 ** attempt))
     }
   }
 }
@@ -186,6 +194,9 @@ function runPool(items: Descriptor[], jobs: number, smallShare: boolean, signal:
     pump()
   })
 }
+
+/** extra tries for a blob whose upload met a throttling answer (see moveBlob) */
+const THROTTLE_RETRIES = 10
 
 /** blobs under this size count a quarter of a job (see runPool) */
 const SMALL_BLOB = 1024 * 1024

@@ -10,7 +10,8 @@ import {RegistryError} from '../../errors.js'
 import {Authenticator} from './auth.js'
 import {parseChallenges, pickChallenge} from './challenge.js'
 import {type ErrorContext, isNotTlsError, networkError, statusError} from './errors.js'
-import {type BodyFactory, type HttpClient, type RawResponse, drain, readBody} from './http.js'
+import {type BodyFactory, type HttpClient, type RawResponse, drain, readBody, retryAfterMs, waitAsked} from './http.js'
+import {Pacer, throttleText} from './pacer.js'
 
 /** how long HTTP alone is given to answer before HTTPS is tried beside it (loopback: ~3 ms) */
 const HTTP_HEAD_START_MS = 100
@@ -44,6 +45,8 @@ export interface RegistryRequest {
 
 export class RegistryTransport {
   readonly auth: Authenticator
+  /** how many requests this registry gets at once (fewer while it sheds load) */
+  readonly pacer = new Pacer()
   private pinged?: Promise<string>
   private warned = new Set<string>()
 
@@ -121,7 +124,7 @@ export class RegistryTransport {
 
   /** probe asks `base` for `/v2/`; its failures are the caller's to name. */
   private probe(base: string, signal?: AbortSignal): Promise<RawResponse> {
-    return this.opts.http.send({method: 'GET', url: `${base}/v2/`, noRetryCodes: ['ECONNREFUSED', 'ENOTFOUND'], signal})
+    return this.opts.http.send({method: 'GET', url: `${base}/v2/`, noRetryCodes: ['ECONNREFUSED', 'ENOTFOUND'], signal, pacer: this.pacer})
   }
 
   /** accept learns the challenge and warnings from a ping answer and settles on its scheme. */
@@ -153,6 +156,7 @@ export class RegistryTransport {
           authorization: header ? {host: authHost, value: header} : undefined,
           followRedirect: req.followRedirect,
           retry: req.retry,
+          pacer: this.pacer,
         })
       } catch (e) {
         throw networkError(e, this.registry, new URL(url).protocol.replace(':', ''))
@@ -171,6 +175,14 @@ export class RegistryTransport {
         }
       }
       if (req.expect.includes(res.status) || req.allow?.includes(res.status)) return res
+      // a throttling answer that asks for a longer wait than we make: say so, and when to come back
+      const wait = res.status === 429 || res.status === 503 ? waitAsked(res) : undefined
+      if (wait !== undefined && wait > this.opts.http.maxRetryAfterMs) {
+        const slowDown = throttleText(res.headers, wait, retryAfterMs(res.headers['retry-after']) !== undefined)
+        await drain(res.body)
+        const about = req.context.what ? `${req.context.what} ${req.context.subject}` : req.context.subject
+        throw new RegistryError(`${about}: ${this.registry} ${slowDown}`, {code: `HTTP_${res.status}`})
+      }
       const body = await readBody(res.body, 64 * 1024, this.registry).catch(() => undefined)
       const hadCredentials = await this.auth.hasCredentials()
       throw statusError(res.status, body, res.headers['content-type'], {...req.context, registry: this.registry, hadCredentials}, {method: req.method, path: new URL(url).pathname})

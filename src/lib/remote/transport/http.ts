@@ -20,6 +20,7 @@ import {Readable} from 'node:stream'
 import tls from 'node:tls'
 import {InterruptedError, RegistryError} from '../../errors.js'
 import {errorCode} from './errors.js'
+import {type Pacer, rateLimit} from './pacer.js'
 
 export interface HttpOptions {
   /** skip TLS verification (and, in the client, allow plain HTTP) */
@@ -58,6 +59,8 @@ export interface RawRequest {
   noRetryCodes?: string[]
   /** cancels this request alone (the client's own signal cancels every request) */
   signal?: AbortSignal
+  /** the registry's pacer: each try waits for a place and reports its answer (see pacer.ts) */
+  pacer?: Pacer
 }
 
 export interface RawResponse {
@@ -79,6 +82,8 @@ function codedError(code: string, message: string): Error {
 }
 
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504])
+/** tries after a throttling answer (429, 503), at least: the pacer slows down meanwhile */
+const THROTTLE_RETRIES = 10
 const RETRY_CODES = new Set(['ETIMEDOUT', 'ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'EAI_AGAIN', 'ENETUNREACH', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE'])
 
 /** HttpClient: keep-alive agents shared by every registry of an operation. */
@@ -102,17 +107,34 @@ export class HttpClient {
     }, {once: true})
   }
 
-  /** send performs a request with retries and returns the response with its body unread. */
+  /** the longest wait a registry may ask for (Retry-After, a rate-limit window) that is waited out */
+  get maxRetryAfterMs(): number {
+    return this.options.maxRetryAfterMs ?? 60_000
+  }
+
+  /**
+   * send performs a request with retries and returns the response with its body unread. A
+   * throttling answer (429, 503) has a budget of its own (THROTTLE_RETRIES): the registry is
+   * alive and asks for less, and the pacer gives it less; a wait longer than maxRetryAfterMs
+   * (`Retry-After`, or an exhausted `ratelimit-remaining`) returns the answer for the caller to
+   * explain instead of waiting.
+   */
   async send(req: RawRequest): Promise<RawResponse> {
-    const retries = req.retry === false ? 0 : (this.options.retries ?? envNumber('OCITOOL_RETRIES') ?? 4)
+    const configured = this.options.retries ?? envNumber('OCITOOL_RETRIES')
+    const retries = req.retry === false ? 0 : (configured ?? 4)
+    // a budget the user set is the budget; by default a throttling registry gets more tries
+    const throttleRetries = req.retry === false ? 0 : (configured ?? THROTTLE_RETRIES)
     const base = this.options.retryBaseMs ?? envNumber('OCITOOL_RETRY_BASE_MS') ?? 500
-    const maxRetryAfter = this.options.maxRetryAfterMs ?? 60_000
+    const maxRetryAfter = this.maxRetryAfterMs
+    let throttles = 0
     for (let attempt = 0; ; attempt++) {
       this.checkAborted(req.signal)
+      const release = req.pacer ? await req.pacer.acquire(this.options.signal, req.signal) : undefined
       let res: RawResponse
       try {
         res = await this.once(req)
       } catch (e) {
+        release?.(0)
         const code = errorCode(e) ?? ''
         if (attempt < retries && RETRY_CODES.has(code) && !req.noRetryCodes?.includes(code)) {
           const delay = backoff(base, attempt)
@@ -122,15 +144,30 @@ export class HttpClient {
         }
         throw e
       }
+      release?.(res.status)
+      const wait = waitAsked(res)
+      if (res.status === 429 || res.status === 503) {
+        if (wait !== undefined && wait > maxRetryAfter) return res
+        if (wait !== undefined) req.pacer?.pause(wait)
+        if (throttles >= throttleRetries) return res
+        const delay = wait ?? backoff(base, Math.min(throttles, 6))
+        throttles++
+        this.trace(() => `${req.method} ${redactUrl(req.url)} answered ${res.status}; slowing down, retrying in ${delay} ms`)
+        res.body.resume()
+        await this.sleep(delay, req.signal)
+        continue
+      }
       if (attempt < retries && RETRY_STATUS.has(res.status)) {
-        const after = retryAfterMs(res.headers['retry-after'])
-        if (after !== undefined && after > maxRetryAfter) return res
-        const delay = after ?? backoff(base, attempt)
+        if (wait !== undefined && wait > maxRetryAfter) return res
+        const delay = wait ?? backoff(base, attempt)
         this.trace(() => `${req.method} ${redactUrl(req.url)} answered ${res.status}; retrying in ${delay} ms`)
         res.body.resume()
         await this.sleep(delay, req.signal)
         continue
       }
+      // the last request of a short rate-limit window: the next ones wait for the window to pass
+      const spent = req.pacer && res.status < 300 ? exhaustedWindowMs(res.headers) : undefined
+      if (spent !== undefined && spent <= maxRetryAfter) req.pacer!.pause(spent)
       return res
     }
   }
@@ -309,6 +346,19 @@ function trustedCAs(files: string[] | undefined): string[] | undefined {
 function backoff(baseMs: number, attempt: number): number {
   const exp = Math.min(baseMs * 2 ** attempt, 30_000)
   return Math.round(exp / 2 + Math.random() * (exp / 2))
+}
+
+/**
+ * waitAsked is how long a registry asks to be left alone: `Retry-After`, else the window of an
+ * exhausted `ratelimit-remaining: 0;w=SECONDS` (Docker Hub); undefined when it asks nothing.
+ */
+export function waitAsked(res: Pick<RawResponse, 'headers'>): number | undefined {
+  return retryAfterMs(res.headers['retry-after']) ?? exhaustedWindowMs(res.headers)
+}
+
+function exhaustedWindowMs(headers: RawResponse['headers']): number | undefined {
+  const limit = rateLimit(headers)
+  return limit?.remaining === 0 && limit.windowSeconds !== undefined ? limit.windowSeconds * 1000 : undefined
 }
 
 /** retryAfterMs reads `Retry-After` (seconds or an HTTP date). */
