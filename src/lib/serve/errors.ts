@@ -18,6 +18,7 @@ export const ErrorCode = {
   nameUnknown: 'NAME_UNKNOWN',
   sizeInvalid: 'SIZE_INVALID',
   unsupported: 'UNSUPPORTED',
+  tooManyRequests: 'TOOMANYREQUESTS',
   paginationNumberInvalid: 'PAGINATION_NUMBER_INVALID',
   unknown: 'UNKNOWN',
 } as const
@@ -35,6 +36,7 @@ const DEFAULT_STATUS: Record<ErrorCode, number> = {
   NAME_UNKNOWN: 404,
   SIZE_INVALID: 400,
   UNSUPPORTED: 405,
+  TOOMANYREQUESTS: 429,
   PAGINATION_NUMBER_INVALID: 400,
   UNKNOWN: 500,
 }

@@ -10,7 +10,7 @@ import * as http from 'node:http'
 import type {AddressInfo} from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import {OcitoolError} from '../errors.js'
+import {OcitoolError, isOcitoolError} from '../errors.js'
 import {clientHost, parseAddress} from './address.js'
 import {ApiError, ErrorCode, isApiError} from './errors.js'
 import {deleteBlob, getBlob} from './handlers/blobs.js'
@@ -20,16 +20,24 @@ import {listReferrers} from './handlers/referrers.js'
 import {deleteUpload, getUpload, patchUpload, putUpload, startUpload} from './handlers/uploads.js'
 import {send, sendJson} from './http.js'
 import {route, type Context, type Routes} from './router.js'
+import {ConnectionGuard, DEFAULT_LIMITS, serverOptions, type ConnectionStats, type ServeLimits} from './limits.js'
 import {BlobStore} from './store/blobs.js'
-import {Repositories, ensureLayout} from './store/repos.js'
+import {openStore, sweepScratch} from './store/layout.js'
+import {Repositories} from './store/repos.js'
 import {Uploads} from './uploads.js'
 
 /** ServeOptions configures `startServer`. */
 export interface ServeOptions {
   /** `HOST:PORT` to listen on (port 0: any free port); see `parseAddress`. */
   readonly address: string
-  /** Storage directory, kept across restarts; without it a temporary directory is removed by `close()`. */
+  /**
+   * Storage directory, kept across restarts: a new or empty directory becomes a store, one
+   * this registry created is reopened, anything else is refused (UsageError). Without it a
+   * temporary directory is removed by `close()`.
+   */
   readonly disk?: string
+  /** Timeouts and bounds; each one missing takes its DEFAULT_LIMITS value. */
+  readonly limits?: Partial<ServeLimits>
   /** Receives one access-log line per request, and one line per unexpected failure. */
   readonly log?: (line: string) => void
 }
@@ -42,6 +50,10 @@ export interface RunningServer {
   readonly host: string
   /** The storage directory. */
   readonly dir: string
+  /** The limits in force. */
+  readonly limits: ServeLimits
+  /** stats counts connections (open, idle, evicted, refused) and open upload sessions. */
+  stats(): ConnectionStats & {readonly uploads: number}
   /** close stops listening, drops open connections and unfinished uploads, and removes a temporary directory. */
   close(): Promise<void>
 }
@@ -63,19 +75,23 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const log = opts.log ?? (() => {})
   const temporary = opts.disk === undefined
   const dir = temporary ? await fsp.mkdtemp(path.join(os.tmpdir(), 'ocitool-registry-')) : path.resolve(opts.disk!)
-  const tmpDir = path.join(dir, 'uploads')
+  const limits: ServeLimits = {...DEFAULT_LIMITS, ...opts.limits}
+  let tmpDir: string
   try {
-    await fsp.rm(tmpDir, {recursive: true, force: true}) // unfinished uploads of an earlier run
-    await ensureLayout(dir, tmpDir)
+    tmpDir = (await openStore(dir)).scratch
   } catch (e) {
+    if (temporary) await fsp.rm(dir, {recursive: true, force: true})
+    if (isOcitoolError(e)) throw e
     throw new OcitoolError(`registry storage ${dir}: ${(e as Error).message}`, {code: 'STORAGE', cause: e})
   }
   const blobs = new BlobStore(dir, tmpDir)
-  const ctx: Context = {blobs, repos: new Repositories(dir, blobs), uploads: new Uploads(tmpDir)}
+  const uploads = new Uploads(tmpDir, {expireMs: limits.uploadExpiryMs, maxSessions: limits.maxUploads}, (u) => log(`upload ${u.id} of ${u.name} expired after ${limits.uploadExpiryMs} ms unused; its ${u.size} bytes were removed`))
+  const ctx: Context = {blobs, repos: new Repositories(dir, blobs), uploads}
 
-  const server = http.createServer({requestTimeout: 0}, (req, res) => {
+  const server = http.createServer(serverOptions(limits), (req, res) => {
     void handle(ctx, req, res, log)
   })
+  const guard = new ConnectionGuard(server, limits)
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -85,6 +101,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       })
     })
   } catch (e) {
+    await uploads.cancelAll()
     if (temporary) await fsp.rm(dir, {recursive: true, force: true})
     throw new OcitoolError(`cannot listen on ${opts.address}: ${(e as Error).message}`, {code: 'LISTEN', cause: e})
   }
@@ -97,12 +114,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     server.closeAllConnections()
     await closed
     await ctx.uploads.cancelAll()
-    await fsp.rm(temporary ? dir : tmpDir, {recursive: true, force: true})
+    // a temporary directory is all ours; in a --disk store only the server's own scratch files are
+    if (temporary) await fsp.rm(dir, {recursive: true, force: true})
+    else await sweepScratch(tmpDir)
   }
   return {
     url: `http://${host}`,
     host,
     dir,
+    limits,
+    stats: () => ({...guard.stats(), uploads: uploads.size}),
     close: () => (closing ??= close()),
   }
 }

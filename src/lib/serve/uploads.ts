@@ -7,6 +7,9 @@
  * is renamed into the content-addressed store, and equal digests mean equal bytes.
  *
  * Sessions live in memory: a restart forgets unfinished uploads (their files are removed).
+ * A session no request has used for `expireMs` expires (its file is removed), and at most
+ * `maxSessions` are open at once (429 TOOMANYREQUESTS beyond), so abandoned or flooded
+ * sessions cannot fill the disk (issue 12, item 6).
  */
 import {createHash, randomUUID, type Hash} from 'node:crypto'
 import {createReadStream, createWriteStream} from 'node:fs'
@@ -30,6 +33,18 @@ export interface Upload {
   queue: Promise<unknown>
   /** Set once finished or cancelled; later requests find no session. */
   closed: boolean
+  /** When a request last used the session (ms since the epoch). */
+  touched: number
+  /** Requests using the session right now; a busy session never expires. */
+  busy: number
+}
+
+/** UploadLimits bounds the sessions. */
+export interface UploadLimits {
+  /** A session unused for this long expires; 0: never. */
+  readonly expireMs: number
+  /** Sessions open at once; 0: no bound. */
+  readonly maxSessions: number
 }
 
 /** ContentRange is a chunk's `Content-Range: <start>-<end>` (inclusive). */
@@ -55,17 +70,47 @@ export function rangeHeader(u: Upload): string {
 /** Uploads keeps the open sessions. */
 export class Uploads {
   private readonly sessions = new Map<string, Upload>()
+  private readonly timer: NodeJS.Timeout | undefined
 
-  /** @param dir the directory for upload files, on the blob store's file system */
-  constructor(private readonly dir: string) {}
+  /**
+   * @param dir the directory for upload files, on the blob store's file system
+   * @param limits expiry and bound of sessions (none by default)
+   * @param onExpire told of each expired session
+   */
+  constructor(
+    private readonly dir: string,
+    private readonly limits: UploadLimits = {expireMs: 0, maxSessions: 0},
+    private readonly onExpire: (u: Upload) => void = () => {},
+  ) {
+    if (limits.expireMs > 0) {
+      this.timer = setInterval(() => void this.expire(), Math.min(Math.max(limits.expireMs / 4, 50), 60_000))
+      this.timer.unref()
+    }
+  }
 
-  /** create opens a session for repository name with an empty file. */
+  /** size is the number of open sessions. */
+  get size(): number {
+    return this.sessions.size
+  }
+
+  /** create opens a session for repository name with an empty file (429 when too many are open). */
   async create(name: string): Promise<Upload> {
+    if (this.limits.maxSessions > 0 && this.sessions.size >= this.limits.maxSessions) {
+      await this.expire()
+      if (this.sessions.size >= this.limits.maxSessions) {
+        throw new ApiError(ErrorCode.tooManyRequests, `too many upload sessions open (${this.limits.maxSessions}); finish or cancel some`, {headers: {'Retry-After': '1'}})
+      }
+    }
     const id = randomUUID()
     const file = path.join(this.dir, `upload-${id}`)
-    await fsp.writeFile(file, '')
-    const u: Upload = {id, name, file, size: 0, hash: createHash('sha256'), queue: Promise.resolve(), closed: false}
+    const u: Upload = {id, name, file, size: 0, hash: createHash('sha256'), queue: Promise.resolve(), closed: false, touched: Date.now(), busy: 0}
     this.sessions.set(id, u)
+    try {
+      await fsp.writeFile(file, '')
+    } catch (e) {
+      this.sessions.delete(id)
+      throw e
+    }
     return u
   }
 
@@ -75,7 +120,20 @@ export class Uploads {
     if (u === undefined || u.closed || u.name !== name) {
       throw new ApiError(ErrorCode.blobUploadUnknown, 'blob upload unknown to registry', {detail: {uuid: id}})
     }
+    u.touched = Date.now()
     return u
+  }
+
+  /** expire cancels every session unused for longer than the expiry and not busy. */
+  async expire(now = Date.now()): Promise<void> {
+    if (this.limits.expireMs <= 0) return
+    const old = [...this.sessions.values()].filter((u) => u.busy === 0 && now - u.touched > this.limits.expireMs)
+    await Promise.all(
+      old.map(async (u) => {
+        await this.cancel(u)
+        this.onExpire(u)
+      }),
+    )
   }
 
   /**
@@ -83,12 +141,18 @@ export class Uploads {
    * the session is still open then (BLOB_UPLOAD_UNKNOWN otherwise).
    */
   run<T>(u: Upload, fn: () => Promise<T>): Promise<T> {
+    u.busy++
+    u.touched = Date.now()
     const next = u.queue.then(() => {
       if (u.closed) throw new ApiError(ErrorCode.blobUploadUnknown, 'blob upload unknown to registry', {detail: {uuid: u.id}})
       return fn()
     })
-    u.queue = next.catch(() => {})
-    return next
+    const done = next.finally(() => {
+      u.busy--
+      u.touched = Date.now()
+    })
+    u.queue = done.catch(() => {})
+    return done
   }
 
   /**
@@ -158,8 +222,9 @@ export class Uploads {
     await fsp.rm(u.file, {force: true})
   }
 
-  /** cancelAll cancels every open session (on shutdown). */
+  /** cancelAll cancels every open session and stops expiring them (on shutdown). */
   async cancelAll(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer)
     await Promise.all([...this.sessions.values()].map((u) => this.cancel(u)))
   }
 }

@@ -52,13 +52,15 @@ export async function startUpload(call: Call): Promise<void> {
   if (digest !== null && mount === null) {
     checkDigest(digest)
     const u = await ctx.uploads.create(name)
-    try {
-      await ctx.uploads.append(u, req, contentLength(req))
-    } catch (e) {
-      await ctx.uploads.cancel(u)
-      throw e
-    }
-    await commit(ctx, u, digest)
+    await ctx.uploads.run(u, async () => {
+      try {
+        await ctx.uploads.append(u, req, contentLength(req))
+      } catch (e) {
+        await ctx.uploads.cancel(u)
+        throw e
+      }
+      await commit(ctx, u, digest)
+    })
     created(call, digest)
     return
   }

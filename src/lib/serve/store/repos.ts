@@ -11,7 +11,6 @@
  * Manifest bytes are blobs in the shared `BlobStore`. Every write is a rename, so a
  * restart on the same directory finds everything that was answered with success.
  */
-import * as fsp from 'node:fs/promises'
 import * as path from 'node:path'
 import {parseDigest} from '../../oci/digest.js'
 import type {Descriptor} from '../../oci/types.js'
@@ -171,11 +170,4 @@ export class Repositories {
 /** compare orders strings by code unit, as the spec's lexical order for tags and the catalog. */
 export function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
-}
-
-/** ensureLayout creates the storage root's directories. */
-export async function ensureLayout(root: string, tmpDir: string): Promise<void> {
-  await fsp.mkdir(path.join(root, 'blobs'), {recursive: true})
-  await fsp.mkdir(path.join(root, 'repositories'), {recursive: true})
-  await fsp.mkdir(tmpDir, {recursive: true})
 }
