@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {OcitoolCommand} from '../lib/cli/command.js'
+import {UsageError} from '../lib/errors.js'
 import * as flags from '../lib/cli/flags.js'
 import * as ops from '../lib/ops/copy.js'
 import {parseLocation} from '../lib/stores/location.js'
@@ -8,16 +9,20 @@ export default class Copy extends OcitoolCommand {
   static override aliases = ['cp']
   static override summary = 'Copy an image or index from SRC to DST, keeping its digest'
   static override description = `SRC and DST are registry references or oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REF], dir:DIR (as skopeo: PATH ends at its first colon, REF may hold colons, a colon in PATH is written \\:).
-Each blob moves once, concurrently and verified; blobs the destination has are skipped, and within one registry they are mounted. Manifests keep their exact bytes (and digests), except where --platform picks a subset of an index (a new index) or the destination format cannot hold the original (docker archives store single images).`
+Each blob moves once, concurrently and verified; blobs the destination has are skipped, and within one registry they are mounted. Manifests keep their exact bytes (and digests), except where --platform picks a subset of an index (a new index) or the destination format cannot hold the original (docker archives store single images).
+Several pairs (SRC DST SRC DST...), or "-" with one "SRC DST" pair per line on stdin, are copied concurrently (4 at a time) on one connection pool, one token per registry and scope; each prints "SRC DST REFERENCE..." in input order, or with --json one object per line. A failing pair prints "Error: SRC DST: ..." on stderr and the others go on; the exit code is the worst of them.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> ghcr.io/example/app:1.0 registry.example.com/app:1.0',
     '<%= config.bin %> <%= command.id %> registry.example.com/app registry.example.com/mirror/app --all-tags --jobs 8',
     '<%= config.bin %> <%= command.id %> registry.example.com/app:1.0 oci:./layout:1.0 --platform linux/amd64,linux/arm64 --as-index',
+    '<%= config.bin %> <%= command.id %> - < pairs.txt',
   ]
   static override enableJsonFlag = true
+  static override strict = false
+  static override usage = ['<%= command.id %> SRC DST [SRC DST...]', '<%= command.id %> -']
   static override args = {
-    src: Args.string({required: true, description: 'source image'}),
-    dst: Args.string({required: true, description: 'destination'}),
+    src: Args.string({required: true, description: 'source image, or - to read "SRC DST" lines from stdin'}),
+    dst: Args.string({description: 'destination'}),
   }
   static override flags = {
     'all-tags': Flags.boolean({char: 'a', description: 'copy every tag of the source repository (tags concurrently)'}),
@@ -30,21 +35,37 @@ Each blob moves once, concurrently and verified; blobs the destination has are s
     progress: flags.progress,
   }
 
-  async run(): Promise<ops.CopyResult> {
-    const {args, flags: f} = await this.parseCommand(Copy)
+  async run(): Promise<ops.CopyResult | undefined> {
+    const {args, positional, flags: f} = await this.parseCommand(Copy)
+    const options = {
+      allTags: f['all-tags'],
+      jobs: f.jobs,
+      noClobber: f['no-clobber'],
+      platforms: flags.platformsFrom(f),
+      asIndex: f['as-index'],
+      allowNondistributable: f['allow-nondistributable-artifacts'],
+      chunkSize: f['chunk-size'],
+      referrers: f.referrers,
+    }
+    if (positional.length > 2 || positional[0] === '-') {
+      if (positional[0] !== '-' && positional.length % 2 !== 0) throw new UsageError('copy takes SRC DST pairs')
+      const inputs = positional[0] === '-' ? await this.batchInputs(positional) : positional.flatMap((p, i) => (i % 2 ? [] : [`${p} ${positional[i + 1]}`]))
+      await this.runBatch(
+        inputs,
+        4,
+        (input, remote) => {
+          const [src, dst, ...rest] = input.split(/\s+/)
+          if (dst === undefined || rest.length > 0) throw new UsageError(`"${input}": a line is SRC DST`)
+          return ops.copy(parseLocation(src), parseLocation(dst), {...remote, ...options})
+        },
+        {text: (input, r) => [input, ...r.images.map((im) => im.reference)].join(' '), json: (_, r) => ({images: r.images, transfer: r.transfer})},
+      )
+      return undefined
+    }
+    if (args.dst === undefined) throw new UsageError('copy needs a SRC and a DST')
+    const dst = args.dst
     const result = await this.withProgress(f.progress, 'copying', (onEvent) =>
-      ops.copy(parseLocation(args.src), parseLocation(args.dst), {
-        ...this.remoteOptions(),
-        allTags: f['all-tags'],
-        jobs: f.jobs,
-        noClobber: f['no-clobber'],
-        platforms: flags.platformsFrom(f),
-        asIndex: f['as-index'],
-        allowNondistributable: f['allow-nondistributable-artifacts'],
-        chunkSize: f['chunk-size'],
-        referrers: f.referrers,
-        onEvent,
-      }))
+      ops.copy(parseLocation(args.src), parseLocation(dst), {...this.remoteOptions(), ...options, onEvent}))
     if (result.foreignLayers > 0) this.warnLine(`${result.foreignLayers} foreign layer(s) left where they are (--allow-nondistributable-artifacts copies them)`)
     for (const im of result.images) this.log(im.reference)
     return result

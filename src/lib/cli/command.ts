@@ -5,11 +5,13 @@
  */
 import {setMaxListeners} from 'node:events'
 import {Command, Flags, type Interfaces} from '@oclif/core'
-import {ExitCode, isOcitoolError} from '../errors.js'
+import {ExitCode, UsageError} from '../errors.js'
 import type {Keychain} from '../auth/types.js'
 import type {RemoteOptions} from '../remote/session.js'
 import type {TransferEvent} from '../transfer/engine.js'
+import type {BatchRender} from './batch.js'
 import {buildKeychain} from './keychain.js'
+import {describeFailure} from './failure.js'
 import type {ProgressMode} from './progress.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof OcitoolCommand)['baseFlags'] & T['flags']>
@@ -60,12 +62,15 @@ export abstract class OcitoolCommand extends Command {
     })
   }
 
-  /** parseWithBase parses and remembers the global flags for remoteOptions(). */
-  protected async parseCommand<T extends typeof Command>(cmd: T): Promise<{args: Interfaces.InferredArgs<T['args']>; flags: BaseFlags<T>; argv: unknown[]}> {
+  /** parseCommand parses and remembers the global flags for remoteOptions(); `positional` is every argument in order. */
+  protected async parseCommand<T extends typeof Command>(cmd: T): Promise<{args: Interfaces.InferredArgs<T['args']>; flags: BaseFlags<T>; argv: unknown[]; positional: string[]}> {
     // `-` is a file name here (stdin or stdout, read by the core when it needs it): oclif would
     // otherwise read all of stdin into any argument left out (and into a `-` of allowStdin flags)
     for (const arg of Object.values((cmd as {args?: Record<string, {ignoreStdin?: boolean}>}).args ?? {})) arg.ignoreStdin = true
-    const parsed = (await this.parse(cmd as never)) as unknown as {args: Interfaces.InferredArgs<T['args']>; flags: BaseFlags<T>; argv: unknown[]}
+    const parsed = (await this.parse(cmd as never)) as unknown as {args: Interfaces.InferredArgs<T['args']>; flags: BaseFlags<T>; argv: unknown[]; positional: string[]}
+    // every argument as given, in order (oclif's argv sorts a repeated argument next to its first use)
+    const raw = (parsed as unknown as {raw: Array<{type: string; input: string}>}).raw
+    parsed.positional = raw.filter((t) => t.type === 'arg').map((t) => t.input)
     this.base = parsed.flags as typeof this.base
     if (this.base?.['password-stdin']) this.stdinPassword = (await readStdin()).replace(/\r?\n$/, '')
     return parsed
@@ -109,6 +114,24 @@ export abstract class OcitoolCommand extends Command {
     }
   }
 
+  /** batchInputs: the command's inputs, read from stdin for `-` (see ./batch.ts) */
+  protected async batchInputs(args: string[]): Promise<string[]> {
+    if (args.includes('-') && this.base?.['password-stdin']) throw new UsageError('"-" and --password-stdin both read stdin; give the inputs as arguments')
+    const {inputsOf} = await import('./batch.js')
+    return inputsOf(args)
+  }
+
+  /**
+   * runBatch runs `fn` for every input concurrently in one session and prints each outcome in
+   * input order (see ./batch.ts); the exit code is the worst of the inputs'.
+   */
+  protected async runBatch<R>(inputs: string[], concurrency: number, fn: (input: string, options: RemoteOptions) => Promise<R>, render: BatchRender<R>): Promise<void> {
+    const {runBatch} = await import('./batch.js')
+    const ctx = {json: this.jsonEnabled(), remote: this.remoteOptions(), aborted: () => this.abort.signal.aborted, concurrency}
+    const worst = await runBatch(ctx, inputs, fn, render)
+    if (worst !== 0) process.exitCode = worst
+  }
+
   /** warnLine writes one warning to stderr (silent under --json). */
   protected warnLine(message: string): void {
     if (this.jsonEnabled()) return
@@ -123,31 +146,9 @@ export abstract class OcitoolCommand extends Command {
   }
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
-    const aborted = this.abort.signal.aborted
-    let exitCode: number
-    let message: string
-    let code: string
-    if (isOcitoolError(err)) {
-      exitCode = aborted ? ExitCode.Interrupted : err.exitCode
-      code = aborted ? 'INTERRUPTED' : err.code
-      message = oneLine(aborted ? `interrupted: ${err.message}` : err.message)
-      if (err.suggestions.length > 0) message += ` (${err.suggestions.join('; ')})`
-    } else if (err.oclif?.exit !== undefined) {
-      // oclif's own: flag parsing, --help, exit()
-      if (err.oclif.exit === 0) return
-      exitCode = err.oclif.exit
-      code = 'USAGE'
-      message = oneLine(err.message)
-      if (exitCode === ExitCode.Usage && this.id) message += ` (see: ${this.config.bin} ${this.id.replaceAll(':', ' ')} --help)`
-    } else if (aborted) {
-      exitCode = ExitCode.Interrupted
-      code = 'INTERRUPTED'
-      message = 'interrupted'
-    } else {
-      exitCode = ExitCode.Other
-      code = 'ERROR'
-      message = oneLine(err.message || String(err))
-    }
+    // oclif's own exit(0) (--help, --version)
+    if (err.oclif?.exit === 0) return
+    const {exitCode, code, message} = describeFailure(err, this.abort.signal.aborted, this.id ? `${this.config.bin} ${this.id.replaceAll(':', ' ')}` : undefined)
     process.exitCode = exitCode
     if (this.jsonEnabled()) {
       this.logJson({error: {code, message, exitCode}})
@@ -156,16 +157,6 @@ export abstract class OcitoolCommand extends Command {
     if (this.verbose) process.stderr.write(`${describeCauses(err)}\n`)
     return undefined
   }
-}
-
-function oneLine(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  const plain = s.replace(/\u001b\[[0-9;]*m/g, '')
-  return plain
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !/^see more help with/i.test(l))
-    .join('; ')
 }
 
 function describeCauses(err: unknown): string {

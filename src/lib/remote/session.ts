@@ -11,6 +11,8 @@ export interface RemoteOptions extends HttpOptions {
   keychain?: Keychain
   /** shown once: registry Warning headers and non-fatal problems */
   warn?: (message: string) => void
+  /** an open session to run in (batch mode: many operations, one connection pool and token cache) */
+  session?: Session
 }
 
 /** Where a repository lives: as a Reference from name/reference has it. */
@@ -63,8 +65,10 @@ export class Session {
   }
 }
 
-/** withSession runs `fn` with a session and always closes it. */
+/** withSession runs `fn` with a new session and always closes it (or in `options.session`, left open). */
 export async function withSession<T>(options: RemoteOptions, fn: (s: Session) => Promise<T>): Promise<T> {
+  // a caller's session is the caller's to close
+  if (options.session) return fn(options.session)
   const s = new Session(options)
   try {
     return await fn(s)

@@ -34,6 +34,8 @@ export class Authenticator {
   private challenge?: Challenge
   private credential?: Promise<ResolvedCredential | undefined>
   private tokens: CachedToken[] = []
+  /** token requests under way: concurrent requests (batch mode) wait for one that covers them */
+  private fetching: Array<{scopes: string[]; token: Promise<CachedToken>}> = []
   private wanted = new Set<string>()
 
   constructor(private readonly opts: AuthenticatorOptions) {}
@@ -41,6 +43,7 @@ export class Authenticator {
   setChallenge(c: Challenge | undefined): void {
     this.challenge = c
     this.tokens = []
+    this.fetching = []
   }
 
   get scheme(): string | undefined {
@@ -79,10 +82,18 @@ export class Authenticator {
     const now = Date.now()
     const cached = this.tokens.find((t) => t.expiresAt > now && covers(t.scopes, scopes))
     if (cached) return `Bearer ${cached.value}`
+    const flying = this.fetching.find((f) => covers(f.scopes, scopes))
+    if (flying) return `Bearer ${(await flying.token).value}`
     const all = mergeScopes([...this.wanted, ...scopes])
-    const token = await this.fetchToken(c, all, cred)
-    this.tokens.push(token)
-    return `Bearer ${token.value}`
+    const entry = {scopes: all, token: this.fetchToken(c, all, cred)}
+    this.fetching.push(entry)
+    try {
+      const token = await entry.token
+      this.tokens.push(token)
+      return `Bearer ${token.value}`
+    } finally {
+      this.fetching = this.fetching.filter((f) => f !== entry)
+    }
   }
 
   /** invalidate forgets a token the registry refused (expired early, say). */
