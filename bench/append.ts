@@ -16,7 +16,7 @@ import {makeLayerTar, pushFixture, sha256} from '../test/support/fixtures.js'
 import {startRegistry} from '../test/support/registry.js'
 import {Session} from '../src/lib/remote/session.js'
 import {parseReference} from '../src/lib/name/reference.js'
-import {median, table} from './lib.js'
+import {crane, craneNote, median, table} from './lib.js'
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const targetMiB = Number(process.env.BENCH_TAR_MIB ?? 256)
@@ -67,10 +67,17 @@ try {
   const rss: number[] = []
   const gz: number[] = []
   const pz: number[] = []
+  const cr: number[] = []
+  const crRatio: number[] = []
   for (let i = 0; i < rounds; i++) {
     const r = await timed(process.execPath, [bin, 'append', '-b', `${reg.host}/bench/base:v1`, '-f', tar, '-t', `${reg.host}/bench/app${i}:v1`])
     oc.push(r.seconds)
     rss.push(r.rssMiB)
+    if (crane) {
+      const k = await timed(crane, ['append', '--insecure', '-b', `${reg.host}/bench/base:v1`, '-f', tar, '-t', `${reg.host}/bench/crane${i}:v1`])
+      cr.push(k.seconds)
+      crRatio.push(r.seconds / k.seconds)
+    }
     gz.push((await timed('sh', ['-c', `gzip -1 -c '${tar}' > /dev/null`])).seconds)
     pz.push(
       (
@@ -83,6 +90,9 @@ try {
   }
   const o = median(oc)
   rows.push({what: `append ${tarMiB.toFixed(0)} MiB tar (gzip -1)`, 'median s': o.toFixed(2), 'vs gzip -1 alone': (o / median(gz)).toFixed(2), 'target vs gzip': '≤ 0.60', 'vs pigz -p2 + upload': (o / median(pz)).toFixed(2), 'target vs pigz': '≤ 1.00', 'peak RSS MiB': Math.max(...rss).toFixed(0)})
+  rows[0]['vs crane append'] = crane ? median(crRatio).toFixed(2) : ''
+  rows[0]['target vs crane'] = '≤ 0.60'
+  rows.push({what: 'crane append', 'median s': crane ? median(cr).toFixed(2) : '(no crane)', 'vs gzip -1 alone': crane ? (median(cr) / median(gz)).toFixed(2) : '', 'target vs gzip': '', 'vs pigz -p2 + upload': '', 'target vs pigz': '', 'peak RSS MiB': ''})
   rows.push({what: 'gzip -1 alone', 'median s': median(gz).toFixed(2), 'vs gzip -1 alone': '1.00', 'target vs gzip': '', 'vs pigz -p2 + upload': '', 'target vs pigz': '', 'peak RSS MiB': ''})
   rows.push({what: 'pigz -p 2 -1 + curl upload', 'median s': median(pz).toFixed(2), 'vs gzip -1 alone': (median(pz) / median(gz)).toFixed(2), 'target vs gzip': '', 'vs pigz -p2 + upload': '1.00', 'target vs pigz': '', 'peak RSS MiB': ''})
 
@@ -109,7 +119,7 @@ try {
     rows.push({what: `append to a 384 MiB base (${tag})`, 'median s': r.seconds.toFixed(2), 'vs gzip -1 alone': '', 'target vs gzip': '', 'vs pigz -p2 + upload': `base bytes served ${served}, base uploads ${uploads}`, 'target vs pigz': 'target 0, 0', 'peak RSS MiB': r.rssMiB.toFixed(0)})
   }
   void mark
-  console.log(`append bench: ${rounds} rounds (medians), node ${process.version}\n`)
+  console.log(`append bench: ${rounds} rounds (medians), node ${process.version}; ${craneNote}\n`)
   console.log(table(rows))
 } finally {
   await reg.stop()
