@@ -6,16 +6,20 @@ import * as ops from '../lib/ops/list.js'
 
 export default class Catalog extends OcitoolCommand {
   static override summary = 'List the repositories of a registry'
+  static override description = 'Repositories are printed as the pages of the listing arrive; at most --max-pages pages are followed.'
   static override examples = ['<%= config.bin %> <%= command.id %> registry.example.com --full-ref']
   static override enableJsonFlag = true
   static override args = {registry: Args.string({required: true, description: 'registry host[:port]'})}
-  static override flags = {'full-ref': flags.fullRef}
+  static override flags = {'full-ref': flags.fullRef, 'max-pages': flags.maxPages}
 
   async run(): Promise<{repositories: string[]}> {
     const {args, flags} = await this.parseCommand(Catalog)
     const registry = parseRegistry(args.registry)
-    const repositories = await ops.listRepositories(registry, registryApiHost(registry), this.remoteOptions())
-    for (const r of repositories) this.log(flags['full-ref'] ? `${registry}/${r}` : r)
-    return {repositories}
+    const options = {...this.remoteOptions(), maxPages: flags['max-pages']}
+    if (this.jsonEnabled()) return {repositories: await ops.listRepositories(registry, registryApiHost(registry), options)}
+    await ops.eachRepository(registry, registryApiHost(registry), options, (repos) => {
+      for (const r of repos) this.log(flags['full-ref'] ? `${registry}/${r}` : r)
+    })
+    return {repositories: []}
   }
 }

@@ -6,19 +6,24 @@ import * as ops from '../lib/ops/list.js'
 
 export default class Ls extends OcitoolCommand {
   static override summary = 'List the tags of a repository'
+  static override description = 'Tags are printed as the pages of the listing arrive; at most --max-pages pages are followed.'
   static override examples = ['<%= config.bin %> <%= command.id %> registry.example.com/app', '<%= config.bin %> <%= command.id %> registry.example.com/app --omit-digest-tags --full-ref']
   static override enableJsonFlag = true
   static override args = {repository: Args.string({required: true, description: 'repository (REGISTRY/REPO)'})}
   static override flags = {
     'full-ref': flags.fullRef,
     'omit-digest-tags': Flags.boolean({char: 'O', description: 'leave out tags named after digests (sha256-…)'}),
+    'max-pages': flags.maxPages,
   }
 
   async run(): Promise<{tags: string[]}> {
     const {args, flags} = await this.parseCommand(Ls)
     const repo = parseRepository(args.repository)
-    const tags = await ops.listTags(repo, {...this.remoteOptions(), omitDigestTags: flags['omit-digest-tags']})
-    for (const t of tags) this.log(flags['full-ref'] ? `${repo.name}:${t}` : t)
-    return {tags}
+    const options = {...this.remoteOptions(), omitDigestTags: flags['omit-digest-tags'], maxPages: flags['max-pages']}
+    if (this.jsonEnabled()) return {tags: await ops.listTags(repo, options)}
+    await ops.eachTag(repo, options, (tags) => {
+      for (const t of tags) this.log(flags['full-ref'] ? `${repo.name}:${t}` : t)
+    })
+    return {tags: []}
   }
 }

@@ -11,6 +11,13 @@ export const platform = Flags.custom({
   parse: async (input: string) => parsePlatform(input),
 })
 
+/** --max-pages: how many pages of a listing (`ls`, `catalog`) are followed before giving up */
+export const maxPages = Flags.integer({
+  description: 'follow at most this many pages of the listing (0: no bound); a registry still naming a next page after them is an error (exit 5)',
+  default: 1000,
+  min: 0,
+})
+
 export const fullRef = Flags.boolean({description: 'print the full reference (registry/repository@digest or :tag)'})
 
 /** --platform for transfers: one value, a comma list, or `all`, plus the puller's part flags. */

@@ -179,15 +179,28 @@ export class RepositoryClient {
     await drain(res.body)
   }
 
-  /** tags lists every tag, following `Link: rel="next"`. n=1000: larger pages are refused by some registries. */
-  async tags(): Promise<string[]> {
+  /** tags lists every tag, following `Link: rel="next"` (at most `limits.maxPages` pages). n=1000: larger pages are refused by some registries. */
+  async tags(limits: ListLimits = {}): Promise<string[]> {
     const out: string[] = []
-    await paginate(this.transport, `/v2/${this.repository}/tags/list?n=1000`, this.pull(), {subject: this.name, what: 'tags of'}, (doc) => {
-      const tags = (doc as {tags?: unknown}).tags
-      if (tags !== null && tags !== undefined && !Array.isArray(tags)) throw new RegistryError(`tags of ${this.name}: the registry answered a malformed list`, {code: 'BAD_RESPONSE'})
-      for (const t of (tags as unknown[] | null) ?? []) if (typeof t === 'string') out.push(t)
-    })
+    await this.eachTagPage((tags) => out.push(...tags), limits)
     return out
+  }
+
+  /** eachTagPage hands each page of tags to `onPage` as it arrives, keeping none: a listing of any length in bounded memory. */
+  async eachTagPage(onPage: (tags: string[]) => void, limits: ListLimits = {}): Promise<void> {
+    await paginate(
+      this.transport,
+      `/v2/${this.repository}/tags/list?n=1000`,
+      this.pull(),
+      {subject: this.name, what: 'tags of'},
+      (doc) => {
+        const tags = (doc as {tags?: unknown}).tags
+        if (tags !== null && tags !== undefined && !Array.isArray(tags)) throw new RegistryError(`tags of ${this.name}: the registry answered a malformed list`, {code: 'BAD_RESPONSE'})
+        onPage(((tags as unknown[] | null) ?? []).filter((t): t is string => typeof t === 'string'))
+      },
+      [],
+      limits,
+    )
   }
 
   /** blob streams a blob, verified against its digest (and size when known). */
@@ -323,17 +336,44 @@ export class RepositoryClient {
   }
 }
 
-/** catalog lists every repository of a registry, following `Link: rel="next"`. */
-export async function catalog(transport: RegistryTransport): Promise<string[]> {
+/** catalog lists every repository of a registry, following `Link: rel="next"` (at most `limits.maxPages` pages). */
+export async function catalog(transport: RegistryTransport, limits: ListLimits = {}): Promise<string[]> {
   const out: string[] = []
-  await paginate(transport, '/v2/_catalog?n=1000', [CATALOG_SCOPE], {subject: transport.registry, what: 'catalog of'}, (doc) => {
-    const repos = (doc as {repositories?: unknown}).repositories
-    if (repos !== null && repos !== undefined && !Array.isArray(repos)) throw new RegistryError(`catalog of ${transport.registry}: the registry answered a malformed list`, {code: 'BAD_RESPONSE'})
-    for (const r of (repos as unknown[] | null) ?? []) if (typeof r === 'string') out.push(r)
-  })
+  await eachCatalogPage(transport, (repos) => out.push(...repos), limits)
   return out
 }
 
+/** eachCatalogPage hands each page of repository names to `onPage` as it arrives, keeping none. */
+export async function eachCatalogPage(transport: RegistryTransport, onPage: (repositories: string[]) => void, limits: ListLimits = {}): Promise<void> {
+  await paginate(
+    transport,
+    '/v2/_catalog?n=1000',
+    [CATALOG_SCOPE],
+    {subject: transport.registry, what: 'catalog of'},
+    (doc) => {
+      const repos = (doc as {repositories?: unknown}).repositories
+      if (repos !== null && repos !== undefined && !Array.isArray(repos)) throw new RegistryError(`catalog of ${transport.registry}: the registry answered a malformed list`, {code: 'BAD_RESPONSE'})
+      onPage(((repos as unknown[] | null) ?? []).filter((r): r is string => typeof r === 'string'))
+    },
+    [],
+    limits,
+  )
+}
+
+/** ListLimits bounds a paginated listing: a registry whose `Link: rel="next"` never ends is stopped. */
+export interface ListLimits {
+  /** pages followed at most (default DEFAULT_MAX_PAGES; 0: no bound) */
+  maxPages?: number
+}
+
+/** pages of a listing followed by default: a million tags at n=1000, 100,000 where a registry sends 100 */
+export const DEFAULT_MAX_PAGES = 1000
+
+/**
+ * paginate reads a listing page by page: each parsed page goes to `onPage` and is dropped, so
+ * memory does not grow with the listing. A next link seen before (a loop) and more pages than
+ * `limits.maxPages` (a registry whose next link changes forever) are errors (exit 5).
+ */
 async function paginate(
   transport: RegistryTransport,
   first: string,
@@ -342,11 +382,16 @@ async function paginate(
   onPage: (doc: unknown, headers: Record<string, string | string[] | undefined>) => void,
   /** statuses of the first page meaning "this registry has no such endpoint": paginate answers false */
   absent: number[] = [],
+  limits: ListLimits = {},
 ): Promise<boolean> {
+  const maxPages = limits.maxPages ?? DEFAULT_MAX_PAGES
   let path: string | undefined = first
   const seen = new Set<string>()
   while (path) {
-    if (seen.has(path)) throw new RegistryError(`${context.what} ${context.subject}: the registry's pages loop`, {code: 'BAD_RESPONSE'})
+    if (seen.has(path)) throw new RegistryError(`${context.what} ${context.subject}: the registry's pages loop (a next link repeats)`, {code: 'BAD_RESPONSE'})
+    if (maxPages > 0 && seen.size >= maxPages) {
+      throw new RegistryError(`${context.what} ${context.subject}: the registry still names a next page after ${maxPages} pages; stopped (raise the bound with --max-pages)`, {code: 'TOO_MANY_PAGES'})
+    }
     seen.add(path)
     const res = await transport.request({method: 'GET', path, scopes, expect: [200], allow: path === first ? absent : [], context})
     if (res.status !== 200) {

@@ -3,7 +3,7 @@
  * transport per registry, so tokens and the scheme are learnt once per registry per run.
  */
 import type {Keychain} from '../auth/types.js'
-import {RepositoryClient, catalog} from './registry.js'
+import {type ListLimits, RepositoryClient, eachCatalogPage} from './registry.js'
 import {RegistryTransport} from './transport/client.js'
 import {HttpClient, type HttpOptions} from './transport/http.js'
 
@@ -56,8 +56,9 @@ export class Session {
     return new RepositoryClient(this.transport(loc.registry, loc.apiHost), loc.repository)
   }
 
-  catalog(registry: string, apiHost = registry): Promise<string[]> {
-    return catalog(this.transport(registry, apiHost))
+  /** eachCatalogPage hands the registry's repository names to `onPage` a page at a time. */
+  eachCatalogPage(registry: string, apiHost: string, onPage: (repositories: string[]) => void, limits: ListLimits = {}): Promise<void> {
+    return eachCatalogPage(this.transport(registry, apiHost), onPage, limits)
   }
 
   close(): void {
