@@ -11,6 +11,7 @@ import {verify} from '../io/verify.js'
 import type {Descriptor} from '../oci/types.js'
 import type {Sink, Source} from '../stores/types.js'
 import type {Plan} from './plan.js'
+import {BlobBudget} from './budget.js'
 
 /** blobs move in pieces of at least 1 MiB (see VerifyOptions.coalesce) */
 const COALESCE = 1024 * 1024
@@ -32,6 +33,11 @@ export interface TransferOptions {
   blobRetries?: number
   onEvent?: (e: TransferEvent) => void
   signal?: AbortSignal
+  /**
+   * a limit shared with other transfers running at the same time (sync: one global budget of
+   * blob transfers across images); `jobs` is then ignored, except for sinks with their own limit
+   */
+  budget?: BlobBudget
 }
 
 export interface TransferResult {
@@ -50,7 +56,9 @@ export async function transfer(source: Source, sink: Sink, plan: Plan, options: 
   try {
     const jobs = Math.max(1, Math.min(options.jobs ?? 4, sink.blobConcurrency ?? Number.POSITIVE_INFINITY))
     // a sink with its own limit (an archive written one blob at a time) gets no more than that
-    await runPool(plan.blobs, jobs, sink.blobConcurrency === undefined, options.signal, async (desc) => {
+    const own = sink.blobConcurrency !== undefined || !options.budget
+    const budget = own ? new BlobBudget(jobs) : options.budget!
+    await runPool(plan.blobs, budget, sink.blobConcurrency === undefined, options.signal, async (desc) => {
       const outcome = await moveBlob(source, sink, desc, options, emit, result)
       result[outcome]++
       emit({type: 'blob-done', digest: desc.digest, size: desc.size, outcome})
@@ -104,6 +112,9 @@ async function moveBlob(
           emit({type: 'blob-bytes', digest: desc.digest, bytes: n, done: moved, size: desc.size})
         },
       })
+      // the sink sees a failure through its own use of the stream; until it reads, an error
+      // destroyed here (the source failing to open) must not be an unhandled 'error' event
+      checked.on('error', () => {})
       // the sink prepares (a registry opens its upload session) while the source answers: one
       // round trip less per blob, which is most of the time of a small blob
       const put = sink.putBlob(desc, checked)
@@ -162,31 +173,31 @@ function retryable(e: unknown): boolean {
  * a limit of its own). The first failure stops new work and is thrown once the running ones
  * have settled.
  */
-function runPool(items: Descriptor[], jobs: number, smallShare: boolean, signal: AbortSignal | undefined, fn: (item: Descriptor) => Promise<void>): Promise<void> {
-  const capacity = jobs * 4
+function runPool(items: Descriptor[], budget: BlobBudget, smallShare: boolean, signal: AbortSignal | undefined, fn: (item: Descriptor) => Promise<void>): Promise<void> {
   const cost = (d: Descriptor) => (smallShare && d.size < SMALL_BLOB ? 1 : 4)
-  let used = 0
   let active = 0
   let next = 0
   let failed: unknown
   return new Promise<void>((resolve, reject) => {
     const pump = () => {
       if (failed === undefined && signal?.aborted) failed = new InterruptedError()
-      while (failed === undefined && next < items.length && used + cost(items[next]) <= capacity) {
+      while (failed === undefined && next < items.length && budget.tryTake(cost(items[next]))) {
         const item = items[next++]
         const c = cost(item)
-        used += c
         active++
         fn(item)
           .catch((e: unknown) => {
             failed ??= e
           })
           .finally(() => {
-            used -= c
             active--
+            budget.release(c)
             pump()
           })
       }
+      // a shared budget may be held by other transfers: go on when they free some
+      if (failed === undefined && next < items.length) budget.whenFree(pump)
+      else budget.forget(pump)
       if (active > 0) return
       if (failed !== undefined) reject(failed)
       else if (next >= items.length) resolve()

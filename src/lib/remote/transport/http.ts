@@ -265,6 +265,12 @@ export class HttpClient {
           resolve({status, headers: res.headers, url: url.toString(), body: res})
         })
         if (payload instanceof Readable) {
+          // a body that failed before it was sent (its source could not be opened) ends the
+          // request now: its 'error' event is gone, and piping it would wait for ever
+          if (payload.destroyed) {
+            request.destroy(payload.errored ?? codedError('ERR_STREAM_DESTROYED', `${method} ${url.host}: the request body was closed before it was sent`))
+            return
+          }
           payload.once('error', (e) => request.destroy(e))
           payload.pipe(request)
         } else {

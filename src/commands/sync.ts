@@ -1,0 +1,74 @@
+import {Args, Flags} from '@oclif/core'
+import {OcitoolCommand} from '../lib/cli/command.js'
+import * as flags from '../lib/cli/flags.js'
+import {UsageError} from '../lib/errors.js'
+import {parseShard, shardFromEnv} from '../lib/sync/shard.js'
+import type {SyncReport} from '../lib/sync/report.js'
+import {type SyncSpec} from '../lib/sync/spec.js'
+import {type SyncEvent, sync} from '../lib/sync/run.js'
+import {renderReport} from '../lib/cli/sync-output.js'
+
+export default class Sync extends OcitoolCommand {
+  static override summary = 'Mirror repositories: every tag of SRC (a repository, or every repository under a prefix ending in /) to DST'
+  static override description = `SRC is a repository (all its tags) or a prefix ending in "/" (every repository of the catalog under it); DST the matching repository or prefix, or oci:DIR.
+Images the destination has already (same digest under the tag: one manifest HEAD) are left alone; the others move on one transfer engine, several at once under one budget of --jobs blob transfers, each blob once (mounted between repositories of the destination). One failing image does not stop the others; the exit code is non-zero when any failed.`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> registry.example.com/team/app mirror.example.com/team/app --semver ">=1.0" --newest 5',
+    '<%= config.bin %> <%= command.id %> registry.example.com/team/ mirror.example.com/mirror/team/ --exclude ".*-rc.*" --dry-run --json',
+    '<%= config.bin %> <%= command.id %> registry.example.com/ mirror.example.com/ --shard 0/3 --json > shard-0.json',
+  ]
+  static override enableJsonFlag = true
+  static override args = {
+    src: Args.string({description: 'source repository, or prefix ending in /'}),
+    dst: Args.string({description: 'destination repository, prefix ending in /, or oci:DIR'}),
+  }
+  static override flags = {
+    include: Flags.string({description: 'take tags matching this regular expression (whole tag; repeatable: any)', multiple: true, multipleNonGreedy: true}),
+    exclude: Flags.string({description: 'leave tags matching this regular expression (whole tag; repeatable)', multiple: true, multipleNonGreedy: true}),
+    semver: Flags.string({description: 'take version tags in this semver range (e.g. ">=1.2 <2"); other tags are left'}),
+    newest: Flags.integer({description: 'only the newest N tags (after the other filters)', min: 1}),
+    'newest-by': Flags.string({description: 'what "newest" means: semver order, or the config\'s created time', options: ['semver', 'created'], default: 'semver'}),
+    platform: Flags.string({description: 'platform(s) to keep from an index: os/arch[/variant], a comma list, or "all" (default: the whole index)', helpValue: 'P[,P...]|all'}),
+    referrers: Flags.boolean({description: "copy each image's referrers too (signatures, SBOMs)"}),
+    'digest-tags': Flags.boolean({description: 'copy sha256-… tags (referrer fallback tags, cosign signatures)', default: true, allowNo: true}),
+    'dry-run': Flags.boolean({description: 'resolve everything and print the plan (images to copy / current, blobs and bytes to move, mounts) without writing'}),
+    shard: Flags.string({description: 'do only this part of the work, by repository: I/N (0-based); default from JOB_COMPLETION_INDEX and OCITOOL_SHARDS', helpValue: 'I/N'}),
+    jobs: Flags.integer({char: 'j', description: 'blob transfers at once, across all images', default: 8, min: 1, max: 64}),
+    'image-jobs': Flags.integer({description: 'images moved at once (default: --jobs)', min: 1, max: 256}),
+    'chunk-size': Flags.integer({description: 'upload blobs in PATCH chunks of this many bytes', min: 1}),
+    progress: flags.progress,
+  }
+
+  async run(): Promise<SyncReport> {
+    const {args, flags: f} = await this.parseCommand(Sync)
+    if (!args.src || !args.dst) throw new UsageError('sync needs SRC and DST')
+    const specs: SyncSpec[] = [{
+      src: args.src,
+      dst: args.dst,
+      include: f.include,
+      exclude: f.exclude,
+      semver: f.semver,
+      newest: f.newest,
+      newestBy: f['newest-by'] as 'semver' | 'created',
+      platforms: flags.platformsFrom({platform: f.platform}),
+      referrers: f.referrers,
+      digestTags: f['digest-tags'],
+    }]
+    const shard = f.shard ? parseShard(f.shard) : shardFromEnv(process.env)
+    const report = await this.withProgress(f.progress, f['dry-run'] ? 'planning' : 'syncing', (onEvent) =>
+      sync(specs, {...this.remoteOptions(), jobs: f.jobs, imageJobs: f['image-jobs'], dryRun: f['dry-run'], shard, chunkSize: f['chunk-size'], onEvent: onEvent as (e: SyncEvent) => void}))
+    if (!this.jsonEnabled()) this.log(renderReport(report))
+    if (!report.ok) process.exitCode = failureCode(report)
+    return report
+  }
+}
+
+/** failureCode: the exit code all failures share, else 1 */
+function failureCode(report: SyncReport): number {
+  const codes = new Set<number>()
+  for (const r of report.repositories) {
+    if (r.error) codes.add(r.exitCode ?? 1)
+    for (const t of r.tags) if (t.status === 'failed') codes.add(t.exitCode ?? 1)
+  }
+  return codes.size === 1 ? [...codes][0] : 1
+}

@@ -1,0 +1,152 @@
+/**
+ * resolve: from sync specs to the images to move. Lists repositories (the catalog under a
+ * prefix), keeps this shard's, lists and filters tags, reads each chosen tag's manifest at the
+ * source (platforms applied) and asks the destination whether it has that digest under the tag
+ * already: one manifest HEAD, or none when the journal says so. Nothing is moved here.
+ */
+import * as fsp from 'node:fs/promises'
+import * as path from 'node:path'
+import {isOcitoolError} from '../errors.js'
+import {Repository} from '../name/reference.js'
+import {parseManifest} from '../oci/manifest.js'
+import type {ImageConfig, ImageIndex, ImageManifest} from '../oci/types.js'
+import type {Session} from '../remote/session.js'
+import {readBody} from '../remote/transport/http.js'
+import {RegistrySource} from '../stores/registry.js'
+import type {ManifestBytes} from '../stores/types.js'
+import {selectPlatforms} from '../transfer/plan.js'
+import {compileFilter, newestBySemver, newestByTime} from './filters.js'
+import {mapLimit} from './pool.js'
+import {type Shard, inShard} from './shard.js'
+import {type RepoPair, type SyncSpec, describeDest, destFor, parseDest, parseSource} from './spec.js'
+
+export interface ImageWork {
+  tag: string
+  status: 'copy' | 'current' | 'failed'
+  /** the root to write, after the platform choice (absent when failed) */
+  manifest?: ManifestBytes
+  reason?: string
+  exitCode?: number
+}
+
+export interface RepoWork {
+  spec: SyncSpec
+  pair: RepoPair
+  source: RegistrySource
+  images: ImageWork[]
+  error?: string
+  exitCode?: number
+}
+
+export interface ResolveOptions {
+  jobs: number
+  shard?: Shard
+  /** the journal: true when `dest:tag` is known to hold `digest` (no HEAD needed) */
+  known?: (dest: string, tag: string, digest: string) => boolean
+}
+
+/** resolve lists the work of every spec; failures are recorded on the repository or image, never thrown. */
+export async function resolve(session: Session, specs: SyncSpec[], options: ResolveOptions): Promise<RepoWork[]> {
+  const pairs: Array<{spec: SyncSpec; pair: RepoPair} | {spec: SyncSpec; failed: RepoWork}> = []
+  for (const spec of specs) {
+    const src = parseSource(spec.src)
+    const dst = parseDest(spec.dst, src)
+    compileFilter(spec) // bad patterns are usage errors, before any request
+    let repos: Repository[]
+    if (src.kind === 'repository') repos = [src.repo]
+    else {
+      try {
+        const all = await session.catalog(src.registry)
+        repos = all.filter((r) => r.startsWith(src.path)).sort().map((r) => new Repository(src.registry, r))
+      } catch (e) {
+        const repo = new Repository(src.registry, src.path.replace(/\/$/, '') || '_catalog')
+        pairs.push({spec, failed: {spec, pair: {source: repo, dest: destFor(src, dst, repo)}, source: new RegistrySource(session, repo.withTag('latest')), images: [], ...failure(e)}})
+        continue
+      }
+    }
+    for (const repo of repos) if (!options.shard || inShard(repo.name, options.shard)) pairs.push({spec, pair: {source: repo, dest: destFor(src, dst, repo)}})
+  }
+  return mapLimit(pairs, Math.max(1, Math.ceil(options.jobs / 2)), async (p) => ('failed' in p ? p.failed : resolveRepo(session, p.spec, p.pair, options)))
+}
+
+async function resolveRepo(session: Session, spec: SyncSpec, pair: RepoPair, options: ResolveOptions): Promise<RepoWork> {
+  const source = new RegistrySource(session, pair.source.withTag('latest'))
+  const work: RepoWork = {spec, pair, source, images: []}
+  let tags: string[]
+  try {
+    tags = (await source.repo.tags()).filter(compileFilter(spec)).sort()
+  } catch (e) {
+    return {...work, ...failure(e)}
+  }
+  const roots = new Map<string, ManifestBytes | Error>()
+  const read = async (tag: string) => {
+    try {
+      const root = await source.repo.getManifest(tag)
+      roots.set(tag, await selectPlatforms(source, {...root, names: [tag]}, {platforms: spec.platforms}))
+    } catch (e) {
+      roots.set(tag, e as Error)
+    }
+  }
+  if (spec.newest !== undefined && spec.newestBy === 'created') {
+    await mapLimit(tags, options.jobs, read)
+    const times = await mapLimit(tags, options.jobs, async (tag) => ({tag, created: await createdOf(source, roots.get(tag))}))
+    tags = newestByTime(times, spec.newest).sort()
+  } else if (spec.newest !== undefined) tags = newestBySemver(tags, spec.newest).sort()
+  const present = pair.dest.kind === 'oci' ? await layoutTags(pair.dest.dir) : undefined
+  const dest = describeDest(pair.dest)
+  work.images = await mapLimit(tags, options.jobs, async (tag): Promise<ImageWork> => {
+    if (!roots.has(tag)) await read(tag)
+    const m = roots.get(tag)!
+    if (m instanceof Error) return {tag, status: 'failed', ...failure(m)}
+    if (options.known?.(dest, tag, m.digest)) return {tag, status: 'current', manifest: m}
+    try {
+      let current: boolean
+      if (present) current = present.get(tag) === m.digest
+      else if (pair.dest.kind === 'registry') current = (await session.repository(pair.dest.repo).headManifest(tag))?.digest === m.digest
+      else current = false
+      return {tag, status: current ? 'current' : 'copy', manifest: m}
+    } catch (e) {
+      return {tag, status: 'failed', manifest: m, ...failure(e)}
+    }
+  })
+  return work
+}
+
+/** createdOf reads the config's `created` of an image, or of an index's first image. */
+async function createdOf(source: RegistrySource, m: ManifestBytes | Error | undefined): Promise<string | undefined> {
+  if (!m || m instanceof Error) return undefined
+  try {
+    let parsed = parseManifest(m.bytes, m.mediaType)
+    if (parsed.kind === 'index') {
+      const first = (parsed.manifest as ImageIndex).manifests[0]
+      if (!first) return undefined
+      const child = await source.manifest(first)
+      parsed = parseManifest(child.bytes, child.mediaType)
+    }
+    const config = (parsed.manifest as ImageManifest).config
+    if (!config) return undefined
+    const bytes = await readBody(await source.repo.blob(config.digest, config.size), 4 * 1024 * 1024, `config ${source.repo.name}@${config.digest}`)
+    return (JSON.parse(bytes.toString('utf8')) as ImageConfig).created
+  } catch {
+    return undefined
+  }
+}
+
+/** layoutTags reads an OCI layout's index.json: ref name → digest (empty when there is no layout). */
+async function layoutTags(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>()
+  try {
+    const index = JSON.parse(await fsp.readFile(path.join(dir, 'index.json'), 'utf8')) as ImageIndex
+    for (const d of index.manifests ?? []) {
+      const name = d.annotations?.['org.opencontainers.image.ref.name']
+      if (name) out.set(name, d.digest)
+    }
+  } catch {
+    // no layout yet
+  }
+  return out
+}
+
+export function failure(e: unknown): {reason: string; exitCode: number} {
+  return {reason: e instanceof Error ? e.message : String(e), exitCode: isOcitoolError(e) ? e.exitCode : 1}
+}

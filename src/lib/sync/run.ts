@@ -1,0 +1,157 @@
+/**
+ * run: `sync` itself. Resolves the work (resolve.ts), then moves every image that is not current,
+ * several images at once on the one transfer engine, all of them under one budget of blob
+ * transfers; blobs are shared through the ledger (one move per blob and repository, mounts
+ * between repositories of the destination). An image that fails is reported and the others go
+ * on. With `dryRun` nothing is written: the plan is counted instead (dry-run.ts).
+ */
+import {copyReferrers} from '../referrers/copy.js'
+import {type RemoteOptions, type Session, withSession} from '../remote/session.js'
+import {openSink} from '../stores/open.js'
+import {RegistrySink, type RegistrySinkOptions} from '../stores/registry.js'
+import type {Sink} from '../stores/types.js'
+import {BlobBudget} from '../transfer/budget.js'
+import {type TransferEvent, transfer} from '../transfer/engine.js'
+import {makePlan} from '../transfer/plan.js'
+import {countPlan} from './dry-run.js'
+import {BlobLedger, LedgerSink, LedgerSource, type Place} from './ledger.js'
+import {mapLimit} from './pool.js'
+import {type RepositoryReport, type SyncReport, type TagReport, emptyCounts, totalsOf} from './report.js'
+import {type ImageWork, type RepoWork, failure, resolve} from './resolve.js'
+import type {Shard} from './shard.js'
+import {type RepoPair, type SyncSpec, describeDest} from './spec.js'
+
+export type SyncEvent =
+  | TransferEvent
+  | {type: 'sync-plan'; repositories: number; images: number; copy: number; current: number}
+  | {type: 'image-start'; repository: string; tag: string}
+  | {type: 'image-done'; repository: string; tag: string; status: TagReport['status']; bytes: number; reason?: string}
+
+export interface SyncOptions extends RemoteOptions, RegistrySinkOptions {
+  /** blob transfers at once, across all images (default 8) */
+  jobs?: number
+  /** images moved at once (default: jobs) */
+  imageJobs?: number
+  dryRun?: boolean
+  shard?: Shard
+  onEvent?: (e: SyncEvent) => void
+  /** the journal of finished images (journal.ts) */
+  journal?: SyncJournal
+}
+
+/** What sync needs of a journal: what is known done, and a way to record more. */
+export interface SyncJournal {
+  known(dest: string, tag: string, digest: string): boolean
+  done(dest: string, tag: string, digest: string): Promise<void>
+}
+
+export async function sync(specs: SyncSpec[], options: SyncOptions = {}): Promise<SyncReport> {
+  const started = new Date()
+  const t0 = performance.now()
+  const jobs = options.jobs ?? 8
+  const emit = options.onEvent ?? (() => {})
+  return withSession(options, async (session) => {
+    const work = await resolve(session, specs, {jobs, shard: options.shard, known: options.journal ? (d, t, g) => options.journal!.known(d, t, g) : undefined})
+    const items = work.flatMap((w) => w.images.map((image) => ({w, image})))
+    emit({type: 'sync-plan', repositories: work.length, images: items.length, copy: items.filter((i) => i.image.status === 'copy').length, current: items.filter((i) => i.image.status === 'current').length})
+    const reports = new Map<RepoWork, TagReport[]>(work.map((w) => [w, []]))
+    const ledger = new BlobLedger()
+    if (options.dryRun) {
+      // one image at a time, in order: the counts are the ones a real run makes
+      for (const {w, image} of items) reports.get(w)!.push(await planImage(session, ledger, w, image, options))
+    } else {
+      const budget = new BlobBudget(jobs)
+      const results = await mapLimit(items, options.imageJobs ?? jobs, ({w, image}) => moveImage(session, ledger, budget, w, image, options, emit))
+      for (const [i, r] of results.entries()) reports.get(items[i].w)!.push(r)
+    }
+    const repositories: RepositoryReport[] = work.map((w) => ({
+      source: w.pair.source.name,
+      destination: describeDest(w.pair.dest),
+      tags: reports.get(w)!.sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0)),
+      ...(w.error ? {error: w.error, exitCode: w.exitCode} : {}),
+    }))
+    const totals = totalsOf(repositories)
+    return {
+      dryRun: options.dryRun === true,
+      ok: totals.failed === 0,
+      ...(options.shard ? {shard: `${options.shard.index}/${options.shard.count}`} : {}),
+      started: started.toISOString(),
+      seconds: round((performance.now() - t0) / 1000),
+      totals,
+      repositories,
+    }
+  })
+}
+
+function round(s: number): number {
+  return Math.round(s * 1000) / 1000
+}
+
+function baseReport(image: ImageWork): TagReport {
+  return {
+    tag: image.tag,
+    status: image.status === 'copy' ? 'copied' : image.status,
+    ...(image.manifest ? {digest: image.manifest.digest} : {}),
+    ...(image.reason ? {reason: image.reason, exitCode: image.exitCode} : {}),
+    bytes: 0,
+    blobs: emptyCounts(),
+    seconds: 0,
+  }
+}
+
+async function sinkFor(session: Session, pair: RepoPair, options: SyncOptions): Promise<{sink: Sink; place: Place}> {
+  const d = pair.dest
+  if (d.kind === 'registry') {
+    return {sink: new RegistrySink(session, d.repo.withTag('latest'), {chunkSize: options.chunkSize}), place: {name: d.repo.name, registry: d.repo.registry, repository: d.repo.repository}}
+  }
+  return {sink: await openSink({kind: 'oci', path: d.dir}, session), place: {name: `oci:${d.dir}`}}
+}
+
+async function moveImage(session: Session, ledger: BlobLedger, budget: BlobBudget, w: RepoWork, image: ImageWork, options: SyncOptions, emit: (e: SyncEvent) => void): Promise<TagReport> {
+  const report = baseReport(image)
+  if (image.status !== 'copy' || !image.manifest) return report
+  const repository = w.pair.source.name
+  const t0 = performance.now()
+  const owner = {}
+  emit({type: 'image-start', repository, tag: image.tag})
+  try {
+    const {sink: inner, place} = await sinkFor(session, w.pair, options)
+    const sink = new LedgerSink(inner, ledger, place, owner)
+    const source = new LedgerSource(w.source, sink)
+    const plan = await makePlan(source, sink, [{manifest: image.manifest, names: [image.tag]}])
+    const r = await transfer(source, sink, plan, {budget, onEvent: emit, signal: options.signal})
+    report.bytes = r.bytes
+    report.blobs = {copied: r.copied, mounted: r.mounted, skipped: r.skipped}
+    if (w.spec.referrers && inner instanceof RegistrySink) {
+      const rr = await copyReferrers(w.source, inner, plan.manifests.map((m) => m.manifest.digest), {budget, onEvent: emit, signal: options.signal})
+      report.bytes += rr.bytes
+      report.blobs.copied += rr.copied
+      report.blobs.mounted += rr.mounted
+      report.blobs.skipped += rr.skipped
+      report.referrers = rr.referrers
+    }
+    await options.journal?.done(describeDest(w.pair.dest), image.tag, image.manifest.digest)
+  } catch (e) {
+    Object.assign(report, {status: 'failed', ...failure(e)})
+  } finally {
+    ledger.release(owner)
+    report.seconds = round((performance.now() - t0) / 1000)
+  }
+  emit({type: 'image-done', repository, tag: image.tag, status: report.status, bytes: report.bytes, ...(report.reason ? {reason: report.reason} : {})})
+  return report
+}
+
+async function planImage(session: Session, ledger: BlobLedger, w: RepoWork, image: ImageWork, options: SyncOptions): Promise<TagReport> {
+  const report = baseReport(image)
+  if (image.status !== 'copy' || !image.manifest) return report
+  report.status = 'copy'
+  try {
+    const {sink, place} = await sinkFor(session, w.pair, options)
+    const counted = await countPlan(w.source, sink, place, ledger, image.manifest, image.tag)
+    report.bytes = counted.bytes
+    report.blobs = counted.blobs
+  } catch (e) {
+    Object.assign(report, {status: 'failed', ...failure(e)})
+  }
+  return report
+}

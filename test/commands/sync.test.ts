@@ -1,0 +1,129 @@
+// sync between real distribution registries: every tag of a repository, a prefix of the
+// catalog, tag filters (regex, semver, newest N by semver and by created), an OCI layout
+// destination, one failing image among good ones, and a second run that moves nothing.
+import assert from 'node:assert/strict'
+import * as fsp from 'node:fs/promises'
+import * as path from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {runCli} from '../support/cli.js'
+import {type RunningRegistry, startRegistry} from '../support/registry.js'
+import {blobRequests, digestAt, pushImages, uploadsAndMounts} from '../support/sync-images.js'
+import {tmpDir} from '../support/tmp.js'
+
+const DIGEST_TAG = `sha256-${'ab'.repeat(32)}`
+
+describe('sync', () => {
+  let a: RunningRegistry
+  let b: RunningRegistry
+  let src: Record<string, string>
+  before(async () => {
+    ;[a, b] = await Promise.all([startRegistry({flavour: 'plain'}), startRegistry({flavour: 'plain'})])
+    src = await pushImages(a, {
+      'team/app:1.0.0': {layers: ['base', 'app-1.0.0'], created: '2020-01-01T00:00:00Z'},
+      'team/app:1.1.0': {layers: ['base', 'app-1.1.0'], created: '2021-01-01T00:00:00Z'},
+      'team/app:2.0.0-rc.1': {layers: ['base', 'app-2rc'], created: '2023-01-01T00:00:00Z'},
+      'team/app:2.0.0': {layers: ['base', 'app-2.0.0'], created: '2022-01-01T00:00:00Z'},
+      'team/app:latest': {layers: ['base', 'app-2.0.0'], created: '2022-01-01T00:00:00Z'},
+      [`team/app:${DIGEST_TAG}`]: {layers: ['sig']},
+      'team/web:v1': {layers: ['base', 'web-1']},
+      'team/web:v2': {layers: ['base', 'web-2']},
+      'other/db:5': {layers: ['db-5']},
+    })
+  })
+  after(async () => {
+    await a?.stop()
+    await b?.stop()
+  })
+
+  async function json(args: string[], code = 0) {
+    const r = await runCli([...args, '--json'])
+    assert.equal(r.code, code, r.stderr + r.stdout)
+    return JSON.parse(r.stdout)
+  }
+
+  function tagsOf(report: {repositories: Array<{tags: Array<{tag: string; status: string}>}>}) {
+    return report.repositories.flatMap((r) => r.tags.map((t) => `${t.tag}=${t.status}`)).sort()
+  }
+
+  it('copies every tag of a repository with exact digests, then a second run moves nothing', async () => {
+    const r = await json(['sync', `${a.host}/team/app`, `${b.host}/m1/app`])
+    assert.equal(r.ok, true)
+    assert.equal(r.totals.copied, 6)
+    for (const tag of ['1.0.0', '1.1.0', '2.0.0-rc.1', '2.0.0', 'latest', DIGEST_TAG]) assert.equal(await digestAt(b, `m1/app:${tag}`), src[`team/app:${tag}`], tag)
+    // the shared base layer went up once
+    const moved = uploadsAndMounts(b)
+    assert.equal(new Set(moved.uploads).size, moved.uploads.length, 'no blob uploaded twice')
+    const mark = b.requests().length
+    const again = await json(['sync', `${a.host}/team/app`, `${b.host}/m1/app`])
+    assert.equal(again.totals.current, 6)
+    assert.equal(again.totals.copied, 0)
+    assert.deepEqual(blobRequests(b, mark), [], 'no blob request on the destination')
+    assert.ok(b.requests().slice(mark).every((q) => q.method === 'HEAD' || q.path === '/v2/'), 'only manifest HEADs')
+  })
+
+  it('filters tags by regex, semver, newest N and digest tags', async () => {
+    const cases: Array<[string[], string[]]> = [
+      [['--include', '1\\..*'], ['1.0.0', '1.1.0']],
+      [['--exclude', '.*-rc.*', '--no-digest-tags'], ['1.0.0', '1.1.0', '2.0.0', 'latest']],
+      [['--semver', '>=1.1.0 <3'], ['1.1.0', '2.0.0']],
+      [['--semver', '>=1.0.0', '--newest', '2'], ['1.1.0', '2.0.0']],
+      [['--newest', '1', '--newest-by', 'created', '--no-digest-tags'], ['2.0.0-rc.1']],
+    ]
+    for (const [i, [flags, want]] of cases.entries()) {
+      const r = await json(['sync', `${a.host}/team/app`, `${b.host}/f${i}/app`, '--dry-run', ...flags])
+      assert.deepEqual(r.repositories[0].tags.map((t: {tag: string}) => t.tag).sort(), want.sort(), flags.join(' '))
+    }
+    const bad = await runCli(['sync', `${a.host}/team/app`, `${b.host}/x/app`, '--include', '('])
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /^Error: invalid include pattern "\("/)
+  })
+
+  it('mirrors every repository under a prefix; shared layers go up once and are mounted elsewhere', async () => {
+    const mark = b.requests().length
+    const r = await json(['sync', `${a.host}/team/`, `${b.host}/mirror/`, '--no-digest-tags'])
+    assert.deepEqual(r.repositories.map((x: {source: string; destination: string}) => `${x.source} ${x.destination}`), [
+      `${a.host}/team/app ${b.host}/mirror/app`,
+      `${a.host}/team/web ${b.host}/mirror/web`,
+    ])
+    assert.equal(r.totals.copied, 7)
+    assert.equal(await digestAt(b, 'mirror/web:v2'), src['team/web:v2'])
+    const moved = uploadsAndMounts(b, mark)
+    assert.equal(new Set(moved.uploads).size, moved.uploads.length, 'no blob uploaded twice')
+    assert.equal(moved.uploads.length, r.totals.blobs.copied)
+    assert.equal(moved.mounts.length, r.totals.blobs.mounted)
+    assert.ok(moved.mounts.length >= 1, 'the base layer was mounted into the second repository')
+  })
+
+  it('writes an OCI layout destination', async () => {
+    const dir = await tmpDir('sync-oci')
+    try {
+      const r = await json(['sync', `${a.host}/team/web`, `oci:${dir.path}/web`])
+      assert.equal(r.totals.copied, 2)
+      const index = JSON.parse(await fsp.readFile(path.join(dir.path, 'web', 'index.json'), 'utf8'))
+      const names = Object.fromEntries(index.manifests.map((m: {digest: string; annotations: Record<string, string>}) => [m.annotations['org.opencontainers.image.ref.name'], m.digest]))
+      assert.deepEqual(names, {v1: src['team/web:v1'], v2: src['team/web:v2']})
+      const again = await json(['sync', `${a.host}/team/web`, `oci:${dir.path}/web`])
+      assert.equal(again.totals.current, 2)
+    } finally {
+      await dir.remove()
+    }
+  })
+
+  it('one failing image does not stop the others; the exit code says something failed', async () => {
+    await pushImages(a, {'broken/app:good': {layers: ['good']}, 'broken/app:bad': {layers: ['bad-layer']}})
+    // the bad image loses its layer at the source
+    const {buildSeedImage} = await import('../support/sync-images.js')
+    const layer = [...buildSeedImage({layers: ['bad-layer']}).blobs.keys()][0]
+    const del = await fetch(`${a.url}/v2/broken/app/blobs/${layer}`, {method: 'DELETE'})
+    assert.equal(del.status, 202)
+    const r = await runCli(['sync', `${a.host}/broken/app`, `${b.host}/broken/app`, '--json'])
+    assert.equal(r.code, 3, r.stderr)
+    const report = JSON.parse(r.stdout)
+    assert.deepEqual(tagsOf(report), ['bad=failed', 'good=copied'])
+    assert.match(report.repositories[0].tags.find((t: {tag: string}) => t.tag === 'bad').reason, /blob|not found|unknown/i)
+    const text = await runCli(['sync', `${a.host}/broken/app`, `${b.host}/broken/app`])
+    assert.notEqual(text.code, 0)
+    assert.match(text.stdout, /^failed {3}.*broken\/app:bad: /m)
+    assert.match(text.stdout, /^current {2}.*broken\/app:good sha256:/m)
+  })
+})
