@@ -126,4 +126,41 @@ describe('sync', () => {
     assert.match(text.stdout, /^failed {3}.*broken\/app:bad: /m)
     assert.match(text.stdout, /^current {2}.*broken\/app:good sha256:/m)
   })
+
+  it('--dry-run numbers equal what the real run then moves, counted on the destination log', async () => {
+    await pushImages(a, {
+      'plan/one:1': {layers: ['p-base', 'p-one-1'], layerBytes: 5000},
+      'plan/one:2': {layers: ['p-base', 'p-one-2']},
+      'plan/two:1': {layers: ['p-base', 'p-two-1']},
+      'plan/three:1': {layers: ['p-three-1', 'p-one-1'], layerBytes: 5000},
+    })
+    // the destination has one image already, and one layer of another
+    await pushImages(b, {'pm/one:1': {layers: ['p-base', 'p-one-1'], layerBytes: 5000}, 'pm/three:old': {layers: ['p-three-1'], layerBytes: 5000}})
+    const mark = b.requests().length
+    const plan = await json(['sync', `${a.host}/plan/`, `${b.host}/pm/`, '--dry-run'])
+    assert.equal(plan.dryRun, true)
+    assert.ok(b.requests().slice(mark).every((q) => q.method === 'HEAD' || q.method === 'GET'), 'a dry run writes nothing')
+    assert.deepEqual(tagsOf(plan), ['1=copy', '1=copy', '1=current', '2=copy'])
+    assert.deepEqual({copy: plan.totals.copy, current: plan.totals.current}, {copy: 3, current: 1})
+    const text = await runCli(['sync', `${a.host}/plan/`, `${b.host}/pm/`, '--dry-run'])
+    assert.match(text.stdout, /^plan: 3 to copy, 1 current, 0 failed in 3 repositories; blobs: \d+ to upload/m)
+
+    const before = b.requests().length
+    const real = await json(['sync', `${a.host}/plan/`, `${b.host}/pm/`])
+    assert.equal(real.totals.copied, 3)
+    const moved = uploadsAndMounts(b, before)
+    assert.equal(moved.uploads.length, plan.totals.blobs.copied, 'uploads')
+    assert.equal(moved.mounts.length, plan.totals.blobs.mounted, 'mounts')
+    assert.ok(plan.totals.blobs.mounted >= 1 && plan.totals.blobs.copied >= 1)
+    // bytes: the sizes of the blobs the log shows uploaded
+    let bytes = 0
+    for (const d of moved.uploads) {
+      const res = await fetch(`${b.url}/v2/pm/one/blobs/${d}`, {method: 'HEAD'})
+      const other = res.status === 200 ? res : await fetch(`${b.url}/v2/pm/two/blobs/${d}`, {method: 'HEAD'})
+      const last = other.status === 200 ? other : await fetch(`${b.url}/v2/pm/three/blobs/${d}`, {method: 'HEAD'})
+      bytes += Number(last.headers.get('content-length'))
+    }
+    assert.equal(bytes, plan.totals.bytes)
+    assert.equal(real.totals.bytes, plan.totals.bytes)
+  })
 })
