@@ -6,6 +6,7 @@ import {parseShard, shardFromEnv} from '../lib/sync/shard.js'
 import type {SyncReport} from '../lib/sync/report.js'
 import {type SyncSpec} from '../lib/sync/spec.js'
 import {type SyncEvent, sync} from '../lib/sync/run.js'
+import {Journal} from '../lib/sync/journal.js'
 import {renderReport} from '../lib/cli/sync-output.js'
 
 export default class Sync extends OcitoolCommand {
@@ -35,7 +36,8 @@ Images the destination has already (same digest under the tag: one manifest HEAD
     shard: Flags.string({description: 'do only this part of the work, by repository: I/N (0-based); default from JOB_COMPLETION_INDEX and OCITOOL_SHARDS', helpValue: 'I/N'}),
     jobs: Flags.integer({char: 'j', description: 'blob transfers at once, across all images', default: 8, min: 1, max: 64}),
     'image-jobs': Flags.integer({description: 'images moved at once (default: --jobs)', min: 1, max: 256}),
-    'chunk-size': Flags.integer({description: 'upload blobs in PATCH chunks of this many bytes', min: 1}),
+    'chunk-size': Flags.integer({description: 'upload blobs in PATCH chunks of this many bytes (with --state: 8 MiB unless set), so a cut upload resumes', min: 1}),
+    state: Flags.string({description: 'journal FILE (append-only): images done are not looked at again, cut uploads resume from the registry\'s offset', helpValue: 'FILE'}),
     progress: flags.progress,
   }
 
@@ -55,8 +57,15 @@ Images the destination has already (same digest under the tag: one manifest HEAD
       digestTags: f['digest-tags'],
     }]
     const shard = f.shard ? parseShard(f.shard) : shardFromEnv(process.env)
-    const report = await this.withProgress(f.progress, f['dry-run'] ? 'planning' : 'syncing', (onEvent) =>
-      sync(specs, {...this.remoteOptions(), jobs: f.jobs, imageJobs: f['image-jobs'], dryRun: f['dry-run'], shard, chunkSize: f['chunk-size'], onEvent: onEvent as (e: SyncEvent) => void}))
+    const journal = Journal.open(f.state)
+    const chunkSize = f['chunk-size'] ?? (f.state ? 8 * 1024 * 1024 : undefined)
+    let report: SyncReport
+    try {
+      report = await this.withProgress(f.progress, f['dry-run'] ? 'planning' : 'syncing', (onEvent) =>
+        sync(specs, {...this.remoteOptions(), jobs: f.jobs, imageJobs: f['image-jobs'], dryRun: f['dry-run'], shard, chunkSize, journal: f.state ? journal : undefined, sessions: journal, onEvent: onEvent as (e: SyncEvent) => void}))
+    } finally {
+      journal.close()
+    }
     if (!this.jsonEnabled()) this.log(renderReport(report))
     if (!report.ok) process.exitCode = failureCode(report)
     return report

@@ -10,6 +10,21 @@ import {repositoryScope} from './transport/scope.js'
 export interface UploadOptions {
   /** upload in PATCH chunks of this many bytes (the registry's OCI-Chunk-Min-Length wins if larger) */
   chunkSize?: number
+  /** remembers chunked upload sessions, so an upload cut short continues where the registry has it */
+  sessions?: UploadSessions
+}
+
+/**
+ * UploadSessions keeps, per repository and blob, the upload session URL the registry gave after
+ * the last whole chunk (sync's journal keeps it in its state file, across runs). Distribution
+ * signs the offset into that URL (`_state`): a session is resumable from the last chunk it fully
+ * took; a chunk cut in the middle leaves the registry with more than the URL says, and it then
+ * refuses the session (the upload starts again from zero).
+ */
+export interface UploadSessions {
+  get(repository: string, digest: string): string | undefined
+  save(repository: string, digest: string, location: string, offset: number): void
+  clear(repository: string, digest: string): void
 }
 
 /**
@@ -21,11 +36,15 @@ export interface UploadOptions {
 export async function uploadStream(repo: RepositoryClient, digest: string, size: number, data: Readable, options: UploadOptions = {}): Promise<void> {
   const push = [repositoryScope(repo.repository, 'pull', 'push')]
   const context = {subject: `${repo.name}@${digest}`, what: 'blob upload'}
-  const session = await openSession(repo, push, context)
+  const sessions = options.sessions
+  const saved = sessions?.get(repo.name, digest)
+  const resumed = saved ? await resumeSession(repo, saved, size, push, context) : undefined
+  if (saved && !resumed) sessions!.clear(repo.name, digest)
+  const session = resumed ?? {...(await openSession(repo, push, context)), offset: 0}
   let url = session.url
   const minChunk = Number(headerValue(session.headers['oci-chunk-min-length']))
-  const chunkSize = Math.max(options.chunkSize ?? 0, Number.isFinite(minChunk) ? minChunk : 0)
-  if (!chunkSize || size <= chunkSize) {
+  const chunkSize = Math.max(options.chunkSize ?? 0, Number.isFinite(minChunk) ? minChunk : 0) || (resumed ? size : 0)
+  if (!resumed && (!chunkSize || size <= chunkSize)) {
     url.searchParams.set('digest', digest)
     const done = await repo.transport.request({
       method: 'PUT',
@@ -40,8 +59,8 @@ export async function uploadStream(repo: RepositoryClient, digest: string, size:
     await drain(done.body)
     return
   }
-  let offset = 0
-  for await (const chunk of chunks(data, chunkSize)) {
+  let offset = session.offset
+  for await (const chunk of chunks(data, chunkSize, offset)) {
     const res = await repo.transport.request({
       method: 'PATCH',
       path: url.toString(),
@@ -54,8 +73,31 @@ export async function uploadStream(repo: RepositoryClient, digest: string, size:
     await drain(res.body)
     offset += chunk.length
     url = nextLocation(res, url)
+    sessions?.save(repo.name, digest, url.toString(), offset)
   }
   await commit(repo, url, digest, push, context)
+  sessions?.clear(repo.name, digest)
+}
+
+/**
+ * resumeSession asks a saved upload session how much the registry has (`GET` answers 204 with
+ * `Range: 0-N`); undefined when the session is gone or refused (the upload starts afresh).
+ */
+async function resumeSession(repo: RepositoryClient, saved: string, size: number, push: string[], context: UploadContext): Promise<{url: URL; headers: RawResponse['headers']; offset: number} | undefined> {
+  try {
+    const res = await repo.transport.request({method: 'GET', path: saved, scopes: push, expect: [204], allow: [400, 404, 416], context})
+    await drain(res.body)
+    if (res.status !== 204) return undefined
+    const range = /^(?:bytes=)?0-(\d+)$/.exec(headerValue(res.headers.range) ?? '')
+    if (!range) return undefined
+    const end = Number(range[1])
+    // `0-0` is what distribution says for an empty session too: start that one from zero
+    const offset = end === 0 ? 0 : end + 1
+    if (offset > size) return undefined
+    return {url: nextLocation(res, new URL(saved)), headers: res.headers, offset}
+  } catch {
+    return undefined
+  }
 }
 
 type UploadContext = {subject: string; what: string}
@@ -81,12 +123,17 @@ async function commit(repo: RepositoryClient, url: URL, digest: string, push: st
   await drain(done.body)
 }
 
-/** chunks regroups a stream into buffers of exactly `size` bytes (the last may be shorter). */
-async function* chunks(data: Readable, size: number): AsyncGenerator<Buffer> {
+/** chunks regroups a stream into buffers of exactly `size` bytes (the last may be shorter), after skipping `skip` bytes. */
+async function* chunks(data: Readable, size: number, skip = 0): AsyncGenerator<Buffer> {
   let parts: Buffer[] = []
   let have = 0
   for await (const piece of data) {
     let buf = piece as Buffer
+    if (skip > 0) {
+      const drop = Math.min(skip, buf.length)
+      skip -= drop
+      buf = buf.subarray(drop)
+    }
     while (buf.length > 0) {
       const take = Math.min(size - have, buf.length)
       parts.push(buf.subarray(0, take))

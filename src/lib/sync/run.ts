@@ -7,6 +7,7 @@
  */
 import {copyReferrers} from '../referrers/copy.js'
 import {type RemoteOptions, type Session, withSession} from '../remote/session.js'
+import type {UploadSessions} from '../remote/upload.js'
 import {openSink} from '../stores/open.js'
 import {RegistrySink, type RegistrySinkOptions} from '../stores/registry.js'
 import type {Sink} from '../stores/types.js'
@@ -37,10 +38,12 @@ export interface SyncOptions extends RemoteOptions, RegistrySinkOptions {
   onEvent?: (e: SyncEvent) => void
   /** the journal of finished images (journal.ts) */
   journal?: SyncJournal
+  /** where chunked uploads are remembered (the journal, or memory) */
+  sessions?: UploadSessions
 }
 
-/** What sync needs of a journal: what is known done, and a way to record more. */
-export interface SyncJournal {
+/** What sync needs of a journal: what is known done, a way to record more, upload sessions. */
+export interface SyncJournal extends UploadSessions {
   known(dest: string, tag: string, digest: string): boolean
   done(dest: string, tag: string, digest: string): Promise<void>
 }
@@ -102,7 +105,7 @@ function baseReport(image: ImageWork): TagReport {
 async function sinkFor(session: Session, pair: RepoPair, options: SyncOptions): Promise<{sink: Sink; place: Place}> {
   const d = pair.dest
   if (d.kind === 'registry') {
-    return {sink: new RegistrySink(session, d.repo.withTag('latest'), {chunkSize: options.chunkSize}), place: {name: d.repo.name, registry: d.repo.registry, repository: d.repo.repository}}
+    return {sink: new RegistrySink(session, d.repo.withTag('latest'), {chunkSize: options.chunkSize, sessions: options.sessions}), place: {name: d.repo.name, registry: d.repo.registry, repository: d.repo.repository}}
   }
   return {sink: await openSink({kind: 'oci', path: d.dir}, session), place: {name: `oci:${d.dir}`}}
 }
