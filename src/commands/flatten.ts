@@ -4,7 +4,7 @@ import * as flags from '../lib/cli/flags.js'
 import {UsageError} from '../lib/errors.js'
 import type {CopyResult} from '../lib/ops/copy.js'
 import * as ops from '../lib/ops/flatten.js'
-import {fileLocation, parseLocation} from '../lib/stores/location.js'
+import {byDigestIn, fileLocation, parseLocation} from '../lib/stores/location.js'
 
 export default class Flatten extends OcitoolCommand {
   static override summary = "Squash an image's layers into one and push the result, or write its filesystem and config to files"
@@ -17,7 +17,7 @@ The local form (for build systems, as containerregistry's flattener): --tarball 
   static override enableJsonFlag = true
   static override args = {image: Args.string({description: 'image (or index) to flatten'})}
   static override flags = {
-    tag: Flags.string({char: 't', description: 'where to push the result', exclusive: ['tarball']}),
+    tag: Flags.string({char: 't', description: 'where to push the result (default: the image\'s repository, by digest; prints repo@digest)', exclusive: ['tarball']}),
     platform: Flags.string({description: 'flatten only these platforms of an index (the others are kept): os/arch[/variant], a comma list, or "all"', helpValue: 'P[,P...]|all'}),
     compression: Flags.string({description: 'compression of the new layer', options: ['gzip', 'zstd', 'none'], default: 'gzip'}),
     'compression-level': Flags.integer({description: 'compression level (gzip default 1: fastest)'}),
@@ -39,9 +39,10 @@ The local form (for build systems, as containerregistry's flattener): --tarball 
       if (f.filesystem === '-' && process.stdout.isTTY) throw new UsageError('refusing to write a tar to a terminal; name a FILE or redirect stdout')
       return ops.flattenToFiles(src, f.filesystem === '-' ? process.stdout : f.filesystem!, f.metadata, {...this.remoteOptions(), platform: platforms?.[0]})
     }
-    if (args.image === undefined || f.tag === undefined) throw new UsageError('flatten needs IMAGE and --tag (or --tarball and --filesystem)')
+    if (args.image === undefined) throw new UsageError('flatten needs IMAGE (or --tarball and --filesystem)')
     const src = parseLocation(args.image)
-    const dst = parseLocation(f.tag)
+    // without --tag, as crane does: pushed by digest to the image's own repository
+    const dst = f.tag === undefined ? byDigestIn(src, 'flatten') : parseLocation(f.tag)
     const result = await this.withProgress(f.progress, 'flattening', (onEvent) =>
       ops.flattenImage(src, dst, {
         ...this.remoteOptions(),
@@ -50,6 +51,7 @@ The local form (for build systems, as containerregistry's flattener): --tarball 
         level: f['compression-level'],
         created: f.created,
         jobs: f.jobs,
+        byDigest: f.tag === undefined,
         onEvent,
       }))
     for (const im of result.images) this.log(im.reference)

@@ -11,6 +11,7 @@ export default class Refs extends OcitoolCommand {
     '<%= config.bin %> <%= command.id %> registry.example.com/app:1.0 --artifact-type application/spdx+json --format json',
     '<%= config.bin %> <%= command.id %> registry.example.com/app:1.0 --format tree --depth 3',
   ]
+  static override enableJsonFlag = true
   static override args = {image: Args.string({required: true, description: 'image reference'})}
   static override flags = {
     'artifact-type': Flags.string({description: 'only referrers of this artifact type'}),
@@ -18,15 +19,18 @@ export default class Refs extends OcitoolCommand {
     depth: Flags.integer({description: 'levels of referrers of referrers (tree)', min: 1, default: 1}),
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<unknown> {
     const {args, flags: f} = await this.parseCommand(Refs)
     const depth = f.format === 'tree' ? f.depth : 1
     const result = await ops.refs(parseReference(args.image), {...this.remoteOptions(), artifactType: f['artifact-type'], depth})
+    // --json: the same OCI index as --format json, printed by oclif
+    if (this.jsonEnabled()) return ops.asIndex(result)
     if (f['artifact-type']) {
       process.stderr.write(`filter artifactType applied by ${result.serverFiltered ? 'the registry (OCI-Filters-Applied)' : 'ocitool'}\n`)
     }
     if (f.format === 'json') await this.writeOut(`${JSON.stringify(ops.asIndex(result), null, 2)}\n`)
     else if (f.format === 'tree') await this.writeOut(ops.tree(result))
     else await this.writeOut(ops.table(result))
+    return undefined
   }
 }

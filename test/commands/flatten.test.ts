@@ -204,7 +204,7 @@ describe('flatten', () => {
   it('bad input: one line, the exit code of its class, nothing pushed', async () => {
     const cases: Array<{args: string[]; code: number; msg: RegExp}> = [
       {args: ['flatten', `${reg.host}/fl/missing:v1`, '-t', `${reg.host}/fl/out:a`], code: 3, msg: /fl\/missing/},
-      {args: ['flatten', `${reg.host}/fl/app:v1`], code: 2, msg: /flatten needs IMAGE and --tag/},
+      {args: ['flatten', 'oci:./no-such-layout'], code: 2, msg: /a local image needs --tag/},
       {args: ['flatten', '--tarball', 'x.tar'], code: 2, msg: /filesystem/},
       {args: ['flatten', `${reg.host}/fl/index:v1`, '-t', `${reg.host}/fl/out:b`, '--platform', 'linux/s390x'], code: 3, msg: /no image for platform linux\/s390x/},
       {args: ['flatten', `${reg.host}/fl/app:v1`, '-t', `${reg.host}/fl/out:c`, '--compression', 'gzip', '--compression-level', '12'], code: 2, msg: /gzip level must be an integer from 0 to 9/},

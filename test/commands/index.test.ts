@@ -128,7 +128,7 @@ describe('index', () => {
       {args: ['index', 'append', '-m', `${reg.host}/img/amd:v1`, '-t', 'Bad Ref'], code: 2, msg: /Bad Ref/},
       {args: ['index', 'filter', `${reg.host}/img/index:v1`, '--platform', 'windows/amd64', '-t', `${reg.host}/bad/d:v1`], code: 3, msg: /no manifest for platform windows\/amd64 \(the index has: linux\/amd64, linux\/arm64\/v8, linux\/arm\/v7\)/, tag: 'bad/d:v1'},
       {args: ['index', 'filter', `${reg.host}/img/amd:v1`, '--platform', 'linux/amd64', '-t', `${reg.host}/bad/e:v1`], code: 2, msg: /not an index/, tag: 'bad/e:v1'},
-      {args: ['index', 'filter', `${reg.host}/img/index:v1`, '--platform', 'linux', '-t', `${reg.host}/bad/f:v1`], code: 2, msg: /invalid platform "linux"/, tag: 'bad/f:v1'},
+      {args: ['index', 'filter', `${reg.host}/img/index:v1`, '--platform', 'linux/', '-t', `${reg.host}/bad/f:v1`], code: 2, msg: /invalid platform "linux\/"/, tag: 'bad/f:v1'},
       {args: ['index', 'list', `${reg.host}/img/amd:v1`], code: 2, msg: /not an index/},
     ]
     for (const c of cases) {

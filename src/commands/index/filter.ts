@@ -5,7 +5,7 @@ import {progressRenderer, type ProgressMode} from '../../lib/cli/progress.js'
 import {UsageError} from '../../lib/errors.js'
 import type {CopyResult} from '../../lib/ops/copy.js'
 import * as ops from '../../lib/ops/index-image.js'
-import {parseLocation} from '../../lib/stores/location.js'
+import {byDigestIn, parseLocation} from '../../lib/stores/location.js'
 
 export default class IndexFilter extends OcitoolCommand {
   static override summary = 'Push a new index holding only some platforms of an index'
@@ -15,7 +15,7 @@ export default class IndexFilter extends OcitoolCommand {
   static override args = {index: Args.string({required: true, description: 'index to filter'})}
   static override flags = {
     platform: Flags.string({description: 'platform(s) to keep: os/arch[/variant][:os.version], a comma list (repeatable)', helpValue: 'P[,P...]', multiple: true, multipleNonGreedy: true, required: true}),
-    tag: Flags.string({char: 't', description: 'where to push the new index', required: true}),
+    tag: Flags.string({char: 't', description: 'where to push the new index (default: the index\'s repository, by digest; prints repo@digest)'}),
     jobs: flags.jobs,
     progress: flags.progress,
   }
@@ -27,7 +27,10 @@ export default class IndexFilter extends OcitoolCommand {
     const progress = await progressRenderer((this.jsonEnabled() ? 'none' : f.progress) as ProgressMode, 'pushing index')
     let ok = false
     try {
-      const result = await ops.indexFilter(parseLocation(args.index), platforms, parseLocation(f.tag), {...this.remoteOptions(), jobs: f.jobs, onEvent: progress.onEvent})
+      const src = parseLocation(args.index)
+      // without --tag, as crane does: pushed by digest to the index's own repository
+      const dst = f.tag === undefined ? byDigestIn(src, 'index filter') : parseLocation(f.tag)
+      const result = await ops.indexFilter(src, platforms, dst, {...this.remoteOptions(), jobs: f.jobs, byDigest: f.tag === undefined, onEvent: progress.onEvent})
       ok = true
       for (const im of result.images) this.log(im.reference)
       return result

@@ -26,7 +26,7 @@ function bad(input: string, problem: string): UsageError {
   })
 }
 
-/** parsePlatform parses `os/arch[/variant][:os.version]`; it throws UsageError naming the problem. */
+/** parsePlatform parses `os/arch[/variant][:os.version]` or `os` (any architecture); it throws UsageError naming the problem. */
 export function parsePlatform(input: string): Platform {
   const s = input.trim()
   if (s === '') throw bad(input, 'must not be empty')
@@ -38,6 +38,11 @@ export function parsePlatform(input: string): Platform {
     if (!PART.test(osVersion)) throw bad(input, `os.version ${JSON.stringify(osVersion)} has invalid characters`)
   }
   const parts = path.split('/')
+  // `linux` alone (crane's OS-only form) matches any architecture: architecture '' is "any"
+  if (parts.length === 1 && osVersion === undefined) {
+    if (!PART.test(parts[0]!)) throw bad(input, `os ${JSON.stringify(parts[0])} has invalid characters`)
+    return {os: parts[0]!, architecture: ''}
+  }
   if (parts.length === 1) throw bad(input, 'architecture is missing')
   if (parts.length > 3) throw bad(input, 'too many "/" (want os/arch[/variant])')
   const names = ['os', 'architecture', 'variant']
@@ -55,6 +60,7 @@ export function parsePlatform(input: string): Platform {
 
 /** formatPlatform prints a platform the way `parsePlatform` reads it: `os/arch[/variant][:os.version]`. */
 export function formatPlatform(p: Platform): string {
+  if (!p.architecture) return p.os
   let s = `${p.os}/${p.architecture}`
   if (p.variant) s += `/${p.variant}`
   if (p['os.version']) s += `:${p['os.version']}`

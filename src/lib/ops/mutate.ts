@@ -62,6 +62,7 @@ export async function mutate(src: Location, dst: Location, spec: MutateSpec, opt
       }
       const created = spec.created || prepared.length > 0 ? createdNow(spec.created) : undefined
       const platform = spec.setPlatform ? parsePlatform(spec.setPlatform) : undefined
+      if (platform && !platform.architecture) throw new UsageError(`--set-platform ${spec.setPlatform}: an image's platform needs os/arch`)
       const newRoot = await editRoot(
         overlay,
         root,

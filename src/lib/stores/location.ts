@@ -87,6 +87,15 @@ export function fileLocation(input: string): Location {
   return isStoreName(input) ? parseLocation(input) : {kind: 'docker-archive', path: input}
 }
 
+/**
+ * byDigestIn: where crane's `flatten IMG` and `index filter IMG` push without `-t`: the source's
+ * own repository, by digest only (copy's `byDigest`). Only a registry source has one.
+ */
+export function byDigestIn(src: Location, what: string): Location {
+  if (src.kind !== 'registry') throw new UsageError(`${what} ${describeLocation(src)}: a local image needs --tag (where to write the result)`)
+  return {kind: 'registry', ref: src.ref.withTag(src.ref.tag ?? 'latest')}
+}
+
 /** splitPath splits `PATH[:REF]` at the first colon not written `\:`; an empty REF is none. */
 function splitPath(input: string, rest: string): {path: string; ref?: string} {
   let path = ''

@@ -22,8 +22,8 @@ describe('parsePlatform', () => {
   }
   for (const c of [
     {in: '', want: 'must not be empty'},
-    {in: 'linux', want: 'architecture is missing'},
-    {in: 'all', want: 'architecture is missing'},
+    {in: 'linux:10.0', want: 'architecture is missing'},
+    {in: 'lin ux', want: 'invalid characters'},
     {in: 'linux/', want: 'architecture is empty'},
     {in: '/amd64', want: 'os is empty'},
     {in: 'linux/arm64/', want: 'variant is empty'},
@@ -42,6 +42,13 @@ describe('parsePlatform', () => {
 })
 
 describe('platformMatches', () => {
+  it('an OS alone (crane: --platform linux) matches every architecture of that OS (issue 16)', () => {
+    const linux = parsePlatform('linux')
+    assert.deepEqual(linux, {os: 'linux', architecture: ''})
+    assert.equal(formatPlatform(linux), 'linux')
+    for (const have of ['linux/amd64', 'linux/arm64/v8', 'linux/arm/v7', 'linux/s390x']) assert.equal(platformMatches(linux, parsePlatform(have)), true, have)
+    assert.equal(platformMatches(linux, parsePlatform('windows/amd64')), false)
+  })
   const p = (s: string, extra: Partial<Platform> = {}): Platform => ({...parsePlatform(s), ...extra})
   const cases: {want: Platform; have: Platform; match: boolean; why: string}[] = [
     {want: p('linux/amd64'), have: p('linux/amd64'), match: true, why: 'equal'},
