@@ -7,9 +7,10 @@
 import * as fsp from 'node:fs/promises'
 import * as path from 'node:path'
 import {isOcitoolError} from '../errors.js'
-import {Repository} from '../name/reference.js'
+import {Repository, apiHostOf} from '../name/reference.js'
 import {parseManifest} from '../oci/manifest.js'
 import type {ImageConfig, ImageIndex, ImageManifest} from '../oci/types.js'
+import {catalog} from '../remote/registry.js'
 import type {Session} from '../remote/session.js'
 import {readBody} from '../remote/transport/http.js'
 import {RegistrySource} from '../stores/registry.js'
@@ -56,7 +57,7 @@ export async function resolve(session: Session, specs: SyncSpec[], options: Reso
     if (src.kind === 'repository') repos = [src.repo]
     else {
       try {
-        const all = await session.catalog(src.registry)
+        const all = await catalog(session.transport(src.registry, apiHostOf(src.registry)))
         repos = all.filter((r) => r.startsWith(src.path)).sort().map((r) => new Repository(src.registry, r))
       } catch (e) {
         const repo = new Repository(src.registry, src.path.replace(/\/$/, '') || '_catalog')
