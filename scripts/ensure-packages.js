@@ -4,7 +4,7 @@
 import {execFileSync} from 'node:child_process'
 
 /** command → Debian package */
-export const TEST_PACKAGES = {'docker-registry': 'docker-registry', skopeo: 'skopeo', umoci: 'umoci', htpasswd: 'apache2-utils', openssl: 'openssl', pigz: 'pigz', zstd: 'zstd'}
+export const TEST_PACKAGES = {'docker-registry': 'docker-registry', skopeo: 'skopeo', umoci: 'umoci', htpasswd: 'apache2-utils', openssl: 'openssl', pigz: 'pigz', zstd: 'zstd', jq: 'jq', tree: 'tree'}
 
 export function have(cmd) {
   try {
