@@ -5,9 +5,10 @@ import * as ops from '../lib/ops/refs.js'
 
 export default class Refs extends OcitoolCommand {
   static override summary = 'List the referrers of an image (signatures, SBOMs, attached artifacts)'
-  static override description = 'Through the referrers API where the registry has it, else the fallback tag sha256-<hex>; the output is the same either way. --format json prints an OCI index.'
+  static override description = 'Through the referrers API where the registry has it, else the fallback tag sha256-<hex>; the output is the same either way. By default the referrers as an OCI index in JSON (as crane prints them); --format table or tree for people.'
   static override examples = [
-    '<%= config.bin %> <%= command.id %> registry.example.com/app:1.0',
+    '<%= config.bin %> <%= command.id %> registry.example.com/app:1.0 | jq',
+    '<%= config.bin %> <%= command.id %> registry.example.com/app:1.0 --format table',
     '<%= config.bin %> <%= command.id %> registry.example.com/app:1.0 --artifact-type application/spdx+json --format json',
     '<%= config.bin %> <%= command.id %> registry.example.com/app:1.0 --format tree --depth 3',
   ]
@@ -15,7 +16,7 @@ export default class Refs extends OcitoolCommand {
   static override args = {image: Args.string({required: true, description: 'image reference'})}
   static override flags = {
     'artifact-type': Flags.string({description: 'only referrers of this artifact type'}),
-    format: Flags.string({description: 'output format', options: ['table', 'json', 'tree'], default: 'table'}),
+    format: Flags.string({description: 'output format', options: ['json', 'table', 'tree'], default: 'json'}),
     depth: Flags.integer({description: 'levels of referrers of referrers (tree)', min: 1, default: 1}),
   }
 

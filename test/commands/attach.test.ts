@@ -59,7 +59,7 @@ describe('attach and refs', () => {
       assert.ok(found, JSON.stringify(index))
       assert.equal(found.artifactType, 'application/spdx+json')
       assert.equal(found.annotations?.['org.example.kind'], 'sbom')
-      const table = await runCli(['refs', `${host()}/app/single:v1`])
+      const table = await runCli(['refs', `${host()}/app/single:v1`, '--format', 'table'])
       assert.equal(table.code, 0, table.stderr)
       assert.match(table.stdout, new RegExp(`${digest}\\s+application/spdx\\+json\\s+\\d+\\s+org.example.kind=sbom`))
       const tags = await runCli(['ls', `${host()}/app/single`])
@@ -113,14 +113,15 @@ describe('attach and refs', () => {
     })
   }
 
-  it('bad input: a missing subject (3), a missing file (3), a bad media type (2)', async () => {
+  it('bad input: a missing subject (3), a missing file (3), a bad media type or artifact type (2)', async () => {
     const missing = await runCli(['attach', `${dist.host}/app/nothing:v1`, '-f', sig, '--artifact-type', 'text/plain'])
     assert.equal(missing.code, 3, missing.stderr)
     const noFile = await runCli(['attach', `${dist.host}/app/single:v1`, '-f', path.join(work.path, 'nope.txt'), '--artifact-type', 'text/plain'])
     assert.equal(noFile.code, 3, noFile.stderr)
     const badType = await runCli(['attach', `${dist.host}/app/single:v1`, '-f', `${sig}:notamediatype`, '--artifact-type', 'text/plain'])
     assert.equal(badType.code, 2, badType.stderr)
-    const badArtifact = await runCli(['attach', `${dist.host}/app/single:v1`, '-f', sig, '--artifact-type', 'plain'])
+    // a plain word is kept with a warning (seed 003); whitespace is not a type at all
+    const badArtifact = await runCli(['attach', `${dist.host}/app/single:v1`, '-f', sig, '--artifact-type', 'not a type'])
     assert.equal(badArtifact.code, 2, badArtifact.stderr)
     for (const r of [missing, noFile, badType, badArtifact]) assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
   })
