@@ -23,7 +23,7 @@ A docker tarball holds single images: an index is resolved to --platform (linux/
     'annotate-ref': Flags.boolean({description: 'with --format oci, name each image by its full reference (org.opencontainers.image.ref.name)'}),
     jobs: flags.jobs,
     ...flags.transferPlatformFlags,
-    'allow-nondistributable-artifacts': Flags.boolean({description: 'copy foreign (non-distributable) layers too'}),
+    'allow-nondistributable-artifacts': Flags.boolean({allowNo: true, description: 'copy foreign (non-distributable) layers too (tarball formats: by default those the registry serves, as crane and docker save include them)'}),
     progress: flags.progress,
   }
 
@@ -41,7 +41,7 @@ A docker tarball holds single images: an index is resolved to --platform (linux/
         jobs: f.jobs,
         platforms: flags.platformsFrom(f),
         asIndex: f['as-index'],
-        allowNondistributable: f['allow-nondistributable-artifacts'],
+        allowNondistributable: f['allow-nondistributable-artifacts'] ?? (f.format === 'oci' ? false : 'if-present'),
         cachePath: f['cache-path'],
         annotateRef: f['annotate-ref'] ? 'full' : 'tag',
         onEvent,

@@ -7,14 +7,14 @@ import {fileLocation, parseLocation} from '../lib/stores/location.js'
 
 export default class Validate extends OcitoolCommand {
   static override summary = 'Check that every blob of an image is present, of the right size and hashes to its digest'
-  static override description = 'Exit 0 when the image is whole; 6 when a blob is missing, short or corrupt; 3 when the image is not found.'
+  static override description = 'Exit 0 when the image is whole; 6 when a blob is missing, short or corrupt; 3 when the image is not found. Every image of a multi-image tarball is checked (one PASS line each).'
   static override examples = [
     '<%= config.bin %> <%= command.id %> --remote registry.example.com/app:1.0',
     '<%= config.bin %> <%= command.id %> --tarball app.tar --fast',
     '<%= config.bin %> <%= command.id %> oci:./layout:1.0',
   ]
   static override enableJsonFlag = true
-  static override args = {image: Args.string({description: 'image (any location); or use --remote/--tarball'})}
+  static override args = {image: Args.string({ignoreStdin: true, description: 'image (any location); or use --remote/--tarball'})}
   static override flags = {
     remote: Flags.string({description: 'a registry image', exclusive: ['tarball']}),
     tarball: Flags.string({description: 'a docker tarball, - (stdin), or a store name (oci-archive:FILE:REF, …)'}),
@@ -29,7 +29,12 @@ export default class Validate extends OcitoolCommand {
     if (given.length !== 1) throw new UsageError('validate needs one image: IMAGE, --remote IMAGE or --tarball FILE')
     const loc = f.tarball !== undefined ? fileLocation(f.tarball) : parseLocation((f.remote ?? args.image)!)
     const result = await ops.validate(loc, {...this.remoteOptions(), fast: f.fast, jobs: f.jobs, platforms: flags.platformsFrom(f)})
-    this.log(`PASS: ${given[0]} ${result.digest} (${result.manifests} manifest(s), ${result.blobs} blob(s), ${result.bytes} bytes${result.hashed ? ' hashed' : ', sizes only'})`)
+    const what = `${result.manifests} manifest(s), ${result.blobs} blob(s), ${result.bytes} bytes${result.hashed ? ' hashed' : ', sizes only'}`
+    if (result.images.length === 1) this.log(`PASS: ${given[0]} ${result.digest} (${what})`)
+    else {
+      for (const im of result.images) this.log(`PASS: ${given[0]} ${im.digest}${im.names.length > 0 ? ` ${im.names.join(' ')}` : ''}`)
+      this.log(`PASS: ${given[0]}: ${result.images.length} images (${what})`)
+    }
     return result
   }
 }

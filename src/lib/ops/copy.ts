@@ -24,7 +24,7 @@ export interface CopyOptions extends RemoteOptions, SinkOptions {
   platforms?: Platform[] | 'all'
   /** keep a platform subset as an index even for one platform */
   asIndex?: boolean
-  allowNondistributable?: boolean
+  allowNondistributable?: boolean | 'if-present'
   /** push to a registry by digest only, without a tag (mutate --repo) */
   byDigest?: boolean
   /** a content-addressed blob cache directory reused across runs (`pull --cache-path`) */

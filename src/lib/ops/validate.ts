@@ -22,29 +22,39 @@ export interface ValidateOptions extends RemoteOptions {
 }
 
 export interface ValidateResult {
+  /** the first (for most sources the only) image's digest */
   digest: string
   manifests: number
   blobs: number
   bytes: number
   hashed: boolean
+  /** every image checked: one per root (a multi-image tarball has several), with its names */
+  images: Array<{digest: string; names: string[]}>
 }
 
+/**
+ * validate checks every root the source names: the one image of a registry reference, every
+ * image of a multi-image tarball. Blobs shared by images are checked once.
+ */
 export function validate(loc: Location, options: ValidateOptions): Promise<ValidateResult> {
   return withSession(options, async (session) => {
     const source = await openSource(loc, session)
     try {
-      const [root] = await source.roots()
-      const manifest = await selectPlatforms(source, root, {platforms: options.platforms})
+      const roots = await source.roots()
+      const items = []
+      for (const root of roots) items.push({manifest: await selectPlatforms(source, root, {platforms: options.platforms}), names: root.names})
       const fast = options.fast === true
       const sink = new CheckingSink(source)
-      const plan = await makePlan(source, sink, [{manifest, names: []}])
+      const plan = await makePlan(source, sink, items.map((i) => ({manifest: i.manifest, names: []})))
+      const images = items.map((i) => ({digest: i.manifest.digest, names: i.names}))
+      const result = {digest: images[0].digest, manifests: plan.manifests.length, blobs: plan.blobs.length, bytes: plan.totalBytes, images}
       if (fast) {
         // presence and size only: HEAD for registries, opening the entry for files
         await Promise.all(plan.blobs.map((d) => sink.probe(d)))
-        return {digest: manifest.digest, manifests: plan.manifests.length, blobs: plan.blobs.length, bytes: plan.totalBytes, hashed: false}
+        return {...result, hashed: false}
       }
       await transfer(source, sink, plan, {jobs: options.jobs, signal: options.signal})
-      return {digest: manifest.digest, manifests: plan.manifests.length, blobs: plan.blobs.length, bytes: plan.totalBytes, hashed: true}
+      return {...result, hashed: true}
     } finally {
       await source.close()
     }

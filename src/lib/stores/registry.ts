@@ -56,6 +56,10 @@ export class RegistrySource implements Source {
     return (await this.repo.blobStream(desc.digest, desc.size)).stream
   }
 
+  async hasBlob(desc: Descriptor): Promise<boolean> {
+    return (await this.repo.headBlob(desc.digest)) !== undefined
+  }
+
   async close(): Promise<void> {}
 }
 

@@ -48,6 +48,8 @@ export interface Source {
    * while it streams; sources need not (but may) verify.
    */
   blob(desc: Descriptor): Promise<Readable>
+  /** whether the source can give this blob (registries answer a HEAD); absent: assume it can */
+  hasBlob?(desc: Descriptor): Promise<boolean>
   close(): Promise<void>
 }
 

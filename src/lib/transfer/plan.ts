@@ -44,7 +44,8 @@ export interface Plan {
 }
 
 export interface PlanOptions extends PlatformChoice {
-  allowNondistributable?: boolean
+  /** copy foreign layers too; 'if-present': those the source has (a registry that serves them) */
+  allowNondistributable?: boolean | 'if-present'
 }
 
 /** selectPlatforms applies a platform choice to a root (an index may become one image or a smaller index). */
@@ -72,6 +73,12 @@ export async function makePlan(source: Source, sink: Sink, roots: PlannedRoot[],
   const blobs = new Map<string, Descriptor>()
   const skippedForeign: Descriptor[] = []
 
+  const takeForeign = async (d: Descriptor): Promise<boolean> => {
+    const allow = options.allowNondistributable
+    if (allow !== 'if-present') return allow === true
+    return source.hasBlob ? source.hasBlob(d) : false
+  }
+
   const visit = async (m: ManifestBytes, root?: PlannedRoot, depth = 0): Promise<void> => {
     if (depth > 8) throw new UsageError(`${source.description}: manifests nest deeper than 8 levels (a loop?)`, {code: 'MANIFEST_LOOP'})
     const known = seenManifests.get(m.digest)
@@ -98,7 +105,7 @@ export async function makePlan(source: Source, sink: Sink, roots: PlannedRoot[],
         }
       } else {
         for (const d of childDescriptors(parsed)) {
-          if (isForeign(d.mediaType) && !options.allowNondistributable) {
+          if (isForeign(d.mediaType) && !(await takeForeign(d))) {
             skippedForeign.push(d)
             continue
           }
