@@ -12,6 +12,7 @@ import {NotFoundError, RegistryError, UsageError} from '../errors.js'
 import type {Repository} from '../name/reference.js'
 import {createDigester, isDigest} from '../oci/digest.js'
 import type {RepositoryClient} from '../remote/registry.js'
+import {uploadUrl} from '../remote/upload.js'
 import {type RemoteOptions, withSession} from '../remote/session.js'
 import {drain} from '../remote/transport/http.js'
 import {repositoryScope} from '../remote/transport/scope.js'
@@ -73,7 +74,7 @@ async function pushStream(repo: RepositoryClient, input: Readable, emit: (e: Tra
   const body = input.pipe(hashing)
   const patch = await repo.transport.request({
     method: 'PATCH',
-    path: new URL(location, start.url).toString(),
+    path: uploadUrl(location, start.url, repo.name).toString(),
     scopes,
     headers: {'content-type': 'application/octet-stream'},
     body: () => body,
@@ -84,7 +85,7 @@ async function pushStream(repo: RepositoryClient, input: Readable, emit: (e: Tra
   await drain(patch.body)
   const digest = digester.digest()
   const next = [patch.headers.location].flat()[0] ?? location
-  const url = new URL(next, patch.url)
+  const url = uploadUrl(next, patch.url, repo.name)
   url.searchParams.set('digest', digest)
   const put = await repo.transport.request({method: 'PUT', path: url.toString(), scopes, headers: {'content-length': '0'}, body: Buffer.alloc(0), expect: [201, 204], context})
   await drain(put.body)

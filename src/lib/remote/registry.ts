@@ -10,8 +10,10 @@ import {MAX_MANIFEST_BYTES, parseManifest} from '../oci/manifest.js'
 import {digestOf} from '../oci/digest.js'
 import type {Descriptor} from '../oci/types.js'
 import type {RegistryTransport} from './transport/client.js'
-import {type BodyFactory, drain, readBody} from './transport/http.js'
+import {type BodyFactory, drain, readBody, webUrl} from './transport/http.js'
 import {CATALOG_SCOPE, repositoryScope} from './transport/scope.js'
+
+import {uploadUrl} from './upload.js'
 
 export {type UploadOptions, uploadStream} from './upload.js'
 
@@ -321,7 +323,7 @@ export class RepositoryClient {
     await drain(start.body)
     const location = headerValue(start.headers.location)
     if (!location) throw new RegistryError(`blob upload ${this.name}: the registry gave no upload location`, {code: 'BAD_RESPONSE'})
-    const url = new URL(location, start.url)
+    const url = uploadUrl(location, start.url, this.name)
     url.searchParams.set('digest', digest)
     const done = await this.transport.request({
       method: 'PUT',
@@ -408,9 +410,21 @@ async function paginate(
     if (typeof doc !== 'object' || doc === null) throw new RegistryError(`${context.what} ${context.subject}: the registry answered a malformed list`, {code: 'BAD_RESPONSE'})
     onPage(doc, res.headers)
     const next = nextLink(headerValue(res.headers.link))
-    path = next ? new URL(next, res.url).toString() : undefined
+    path = next === undefined ? undefined : nextPage(next, res.url, transport.registry, context)
   }
   return true
+}
+
+/**
+ * nextPage resolves a next-page link against the page it came from (relative links are the
+ * norm); one that is not http(s) (`file:`, garbage) is the registry's error, naming it.
+ */
+function nextPage(link: string, page: string, registry: string, context: {subject: string; what: string}): string {
+  const url = webUrl(link, page)
+  if (url) return url.toString()
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(link)?.[1]
+  const what = scheme ? `a ${scheme.toLowerCase()}: URL` : 'an unreadable URL'
+  throw new RegistryError(`${context.what} ${context.subject}: ${registry} linked the next page to ${what}; only http and https are followed`, {code: 'BAD_URL'})
 }
 
 /** nextLink extracts the `rel="next"` target of a Link header. */

@@ -4,7 +4,7 @@
 import {PassThrough, type Readable, type Writable} from 'node:stream'
 import {RegistryError} from '../errors.js'
 import type {RepositoryClient} from './registry.js'
-import {type RawResponse, drain} from './transport/http.js'
+import {type RawResponse, drain, webUrl} from './transport/http.js'
 import {repositoryScope} from './transport/scope.js'
 
 export interface UploadOptions {
@@ -72,7 +72,7 @@ export async function uploadStream(repo: RepositoryClient, digest: string, size:
     })
     await drain(res.body)
     offset += chunk.length
-    url = nextLocation(res, url)
+    url = nextLocation(res, url, repo.name)
     sessions?.save(repo.name, digest, url.toString(), offset)
   }
   await commit(repo, url, digest, push, context)
@@ -94,7 +94,7 @@ async function resumeSession(repo: RepositoryClient, saved: string, size: number
     // `0-0` is what distribution says for an empty session too: start that one from zero
     const offset = end === 0 ? 0 : end + 1
     if (offset > size) return undefined
-    return {url: nextLocation(res, new URL(saved)), headers: res.headers, offset}
+    return {url: nextLocation(res, new URL(saved), repo.name), headers: res.headers, offset}
   } catch {
     return undefined
   }
@@ -108,12 +108,19 @@ async function openSession(repo: RepositoryClient, push: string[], context: Uplo
   await drain(start.body)
   const location = headerValue(start.headers.location)
   if (!location) throw new RegistryError(`blob upload ${repo.name}: the registry gave no upload location`, {code: 'BAD_RESPONSE'})
-  return {url: new URL(location, start.url), headers: start.headers}
+  return {url: uploadUrl(location, start.url, repo.name), headers: start.headers}
+}
+
+/** uploadUrl resolves an upload `Location`; one that is not http(s) is the registry's error. */
+export function uploadUrl(location: string, base: string, name: string): URL {
+  const url = webUrl(location, base)
+  if (url) return url
+  throw new RegistryError(`blob upload ${name}: the registry gave an upload location that is not an http(s) URL`, {code: 'BAD_URL'})
 }
 
 /** nextLocation is where an upload continues after a PATCH (the registry may move it). */
-function nextLocation(res: RawResponse, url: URL): URL {
-  return new URL(headerValue(res.headers.location) ?? url.toString(), res.url)
+function nextLocation(res: RawResponse, url: URL, name: string): URL {
+  return uploadUrl(headerValue(res.headers.location) ?? url.toString(), res.url, name)
 }
 
 /** commit ends an upload whose bytes are all sent: `PUT ?digest=` (the registry checks it). */
@@ -191,7 +198,7 @@ export async function startStreamingUpload(repo: RepositoryClient): Promise<Stre
       body.end()
       const res = await patched
       await drain(res.body)
-      await commit(repo, nextLocation(res, url), digest, push, {...context, subject: `${repo.name}@${digest}`})
+      await commit(repo, nextLocation(res, url, repo.name), digest, push, {...context, subject: `${repo.name}@${digest}`})
     },
     abort() {
       body.destroy()

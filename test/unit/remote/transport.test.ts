@@ -199,7 +199,7 @@ describe('HttpClient on node:http: redirects, bodies, headers', () => {
     })
     const client = new HttpClient({userAgent: 'ocitool-test'})
     try {
-      const res = await client.send({method: 'GET', url: `${registry.url}/v2/a/blobs/x`, authorization: {host: registry.host, value: 'Bearer secret'}})
+      const res = await client.send({method: 'GET', url: `${registry.url}/v2/a/blobs/x`, authorization: {origin: registry.url, value: 'Bearer secret'}})
       assert.equal(res.status, 200)
       assert.equal(res.url, `${storage.url}/data?sig=1`)
       assert.equal(await readAll(res.body), 'blob bytes')
@@ -274,6 +274,89 @@ describe('HttpClient timeouts', () => {
         })(),
         (e: NodeJS.ErrnoException) => e.code === 'ETIMEDOUT',
       )
+    } finally {
+      client.close()
+      await close()
+    }
+  })
+})
+
+describe('HttpClient: where a redirect may lead (issue 12)', () => {
+  it('a redirect to file:, ftp: or data: fails with ERR_BAD_REDIRECT instead of throwing in a callback', async () => {
+    const {HttpClient, failedUrl} = await import('../../../src/lib/remote/transport/http.js')
+    const targets = ['file:///etc/passwd', 'ftp://127.0.0.1/x', 'data:,hi', 'javascript:1']
+    const {url, host, close} = await serve((req, res) => res.writeHead(307, {location: targets[Number(req.url?.slice(1))]}).end())
+    const client = new HttpClient()
+    try {
+      for (const [i, t] of targets.entries()) {
+        await assert.rejects(client.send({method: 'GET', url: `${url}/${i}`, retry: false}), (e: NodeJS.ErrnoException) => {
+          assert.equal(e.code, 'ERR_BAD_REDIRECT')
+          assert.match(e.message, new RegExp(`redirected GET to a ${t.split(':')[0]}: URL`))
+          assert.equal(new URL(failedUrl(e)!).host, host)
+          return true
+        })
+      }
+    } finally {
+      client.close()
+      await close()
+    }
+  })
+
+  it('a body holding credentials follows a redirect within its origin only', async () => {
+    const {HttpClient, failedUrl} = await import('../../../src/lib/remote/transport/http.js')
+    const elsewhere: string[] = []
+    const other = await serve((req, res) => {
+      req.on('data', (c: Buffer) => elsewhere.push(c.toString()))
+      req.on('end', () => res.end('{"token":"stolen"}'))
+    })
+    const bodies: string[] = []
+    const realm = await serve((req, res) => {
+      let body = ''
+      req.on('data', (c: Buffer) => (body += c.toString()))
+      req.on('end', () => {
+        bodies.push(`${req.url} ${body}`)
+        if (req.url === '/token') res.writeHead(308, {location: '/token/'}).end()
+        else if (req.url === '/away') res.writeHead(307, {location: `${other.url}/token`}).end()
+        else res.end('{"token":"ok"}')
+      })
+    })
+    const client = new HttpClient()
+    const form = 'grant_type=password&username=alice&password=secret'
+    try {
+      const same = await client.send({method: 'POST', url: `${realm.url}/token`, body: form, secretBody: true, retry: false})
+      assert.equal(same.status, 200)
+      same.body.resume()
+      await assert.rejects(client.send({method: 'POST', url: `${realm.url}/away`, body: form, secretBody: true, retry: false}), (e: NodeJS.ErrnoException) => {
+        assert.equal(e.code, 'ERR_CREDENTIAL_REDIRECT')
+        assert.match(e.message, new RegExp(`carrying credentials to ${other.url}`))
+        assert.equal(new URL(failedUrl(e)!).host, realm.host)
+        return true
+      })
+      assert.deepEqual(elsewhere, [])
+      assert.deepEqual(bodies, [`/token ${form}`, `/token/ ${form}`, `/away ${form}`])
+      // without the mark, a replayable body follows a 307 anywhere (an upload to storage)
+      const plain = await client.send({method: 'PUT', url: `${realm.url}/away`, body: 'blob bytes', retry: false})
+      assert.equal(plain.status, 200)
+      plain.body.resume()
+      assert.deepEqual(elsewhere, ['blob bytes'])
+    } finally {
+      client.close()
+      await Promise.all([realm.close(), other.close()])
+    }
+  })
+
+  it('failedUrl names the last hop: a redirect to a closed port', async () => {
+    const {HttpClient, failedUrl} = await import('../../../src/lib/remote/transport/http.js')
+    const {freePort} = await import('../../support/registry.js')
+    const closed = await freePort()
+    const {url, close} = await serve((_req, res) => res.writeHead(302, {location: `http://127.0.0.1:${closed}/data`}).end())
+    const client = new HttpClient()
+    try {
+      await assert.rejects(client.send({method: 'GET', url: `${url}/v2/x/blobs/y`, retry: false}), (e: NodeJS.ErrnoException) => {
+        assert.equal(e.code, 'ECONNREFUSED')
+        assert.equal(failedUrl(e), `http://127.0.0.1:${closed}/data`)
+        return true
+      })
     } finally {
       client.close()
       await close()

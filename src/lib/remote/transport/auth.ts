@@ -7,13 +7,18 @@
  * realm refuses GET). Every scope asked for during an operation is carried by the next token
  * request, so a copy asks once for pull on the source and push on the destination. Tokens are
  * cached per scope set until shortly before `expires_in`.
+ *
+ * Credentials never go in clear text unless the user asked for it (--insecure): a plain-HTTP
+ * realm is refused for an HTTPS registry (loopback and private hosts included), and for a
+ * plain-HTTP registry too unless the realm's host is one plain HTTP is allowed for by default.
+ * The OAuth2 POST's body is a credential: the HttpClient does not take it to another origin.
  */
 import {isInsecureByDefault} from '../../name/reference.js'
 import {AuthError, RegistryError} from '../../errors.js'
 import type {Keychain, ResolvedCredential} from '../../auth/types.js'
 import type {Challenge} from './challenge.js'
-import {statusError} from './errors.js'
-import {type HttpClient, readBody} from './http.js'
+import {networkError, statusError} from './errors.js'
+import {type HttpClient, type RawRequest, type RawResponse, failedUrl, readBody, webUrl} from './http.js'
 import {covers, mergeScopes} from './scope.js'
 
 interface CachedToken {
@@ -37,8 +42,15 @@ export class Authenticator {
   /** token requests under way: concurrent requests (batch mode) wait for one that covers them */
   private fetching: Array<{scopes: string[]; token: Promise<CachedToken>}> = []
   private wanted = new Set<string>()
+  /** `scheme://host` the registry answered on (its ping); https until known */
+  private registryOrigin?: string
 
   constructor(private readonly opts: AuthenticatorOptions) {}
+
+  /** setRegistryOrigin records the scheme the registry was reached on (a realm may not be weaker). */
+  setRegistryOrigin(origin: string): void {
+    this.registryOrigin = origin
+  }
 
   setChallenge(c: Challenge | undefined): void {
     this.challenge = c
@@ -111,14 +123,16 @@ export class Authenticator {
   private async fetchToken(c: Challenge, scopes: string[], cred: ResolvedCredential | undefined): Promise<CachedToken> {
     const realm = c.params.realm
     if (!realm) throw new RegistryError(`${this.opts.registry}: bearer challenge without a realm`, {code: 'BAD_CHALLENGE'})
-    let url: URL
-    try {
-      url = new URL(realm)
-    } catch {
-      throw new RegistryError(`${this.opts.registry}: bearer realm is not a URL: ${realm}`, {code: 'BAD_CHALLENGE'})
-    }
-    if (url.protocol !== 'https:' && !this.opts.insecure && !isInsecureByDefault(url.host)) {
-      throw new AuthError(`${this.opts.registry}: token realm ${url.origin} is plain HTTP; refusing to send credentials there (use --insecure to allow)`, {code: 'INSECURE_REALM'})
+    const url = webUrl(realm)
+    if (!url) throw new RegistryError(`${this.opts.registry}: bearer realm is not an http(s) URL: ${realm.slice(0, 200)}`, {code: 'BAD_CHALLENGE'})
+    if (url.protocol !== 'https:' && !this.opts.insecure) {
+      const registryPlain = this.registryOrigin?.startsWith('http:') ?? false
+      if (!registryPlain) {
+        throw new AuthError(`${this.opts.registry}: registry is HTTPS but its token realm ${url.origin} is plain HTTP; refusing to send credentials in clear text (use --insecure to allow)`, {code: 'INSECURE_REALM'})
+      }
+      if (!isInsecureByDefault(url.host)) {
+        throw new AuthError(`${this.opts.registry}: token realm ${url.origin} is plain HTTP; refusing to send credentials there (use --insecure to allow)`, {code: 'INSECURE_REALM'})
+      }
     }
     const service = c.params.service
     const credential = cred?.credential
@@ -131,16 +145,26 @@ export class Authenticator {
     if (credential?.kind === 'basic') query.set('account', credential.username)
     for (const [k, v] of query) url.searchParams.append(k, v)
     const basic = credential?.kind === 'basic' ? `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}` : undefined
-    const res = await this.opts.http.send({
+    const res = await this.send({
       method: 'GET',
       url: url.toString(),
-      authorization: basic ? {host: url.host, value: basic} : undefined,
+      authorization: basic ? {origin: url.origin, value: basic} : undefined,
     })
     if ((res.status === 404 || res.status === 405) && credential?.kind === 'basic') {
       res.body.resume()
-      return this.postToken(new URL(realm), {grant_type: 'password', username: credential.username, password: credential.password, service, scopes})
+      return this.postToken(webUrl(realm)!, {grant_type: 'password', username: credential.username, password: credential.password, service, scopes})
     }
     return this.readToken(res, scopes, credential !== undefined)
+  }
+
+  /** send asks the token server; a failure names the token server's host (the one that failed). */
+  private async send(req: RawRequest): Promise<RawResponse> {
+    try {
+      return await this.opts.http.send(req)
+    } catch (e) {
+      const at = webUrl(failedUrl(e) ?? req.url) ?? new URL(req.url)
+      throw networkError(e, `token server ${at.host}`, at.protocol.replace(':', ''))
+    }
   }
 
   private async postToken(
@@ -153,11 +177,12 @@ export class Authenticator {
     if (p.refresh_token) form.set('refresh_token', p.refresh_token)
     if (p.username !== undefined) form.set('username', p.username)
     if (p.password !== undefined) form.set('password', p.password)
-    const res = await this.opts.http.send({
+    const res = await this.send({
       method: 'POST',
       url: url.toString(),
       headers: {'content-type': 'application/x-www-form-urlencoded'},
       body: form.toString(),
+      secretBody: true,
     })
     return this.readToken(res, p.scopes, true)
   }
@@ -166,7 +191,8 @@ export class Authenticator {
     const body = await readBody(res.body, 1024 * 1024, `token from ${new URL(res.url).origin}`)
     const subject = subjectOf(this.opts.registry, scopes)
     if (res.status !== 200) {
-      throw statusError(res.status, body, res.headers['content-type'] as string | undefined, {registry: this.opts.registry, subject, hadCredentials}, {method: 'GET', path: 'token'})
+      const server = `token server ${new URL(res.url).host}`
+      throw statusError(res.status, body, res.headers['content-type'] as string | undefined, {registry: this.opts.registry, subject, hadCredentials, server}, {method: 'GET', path: 'token'})
     }
     let doc: {token?: unknown; access_token?: unknown; expires_in?: unknown; issued_at?: unknown}
     try {

@@ -6,11 +6,13 @@
  */
 import {isInsecureByDefault} from '../../name/reference.js'
 import type {Keychain} from '../../auth/types.js'
-import {RegistryError} from '../../errors.js'
+import {AuthError, RegistryError} from '../../errors.js'
 import {Authenticator} from './auth.js'
 import {parseChallenges, pickChallenge} from './challenge.js'
 import {type ErrorContext, isNotTlsError, networkError, statusError} from './errors.js'
-import {type BodyFactory, type HttpClient, type RawResponse, drain, readBody, retryAfterMs, waitAsked} from './http.js'
+import type {OcitoolError} from '../../errors.js'
+import type {Readable} from 'node:stream'
+import {type BodyFactory, type HttpClient, type RawResponse, drain, failedUrl, readBody, retryAfterMs, waitAsked, webUrl} from './http.js'
 import {Pacer, throttleText} from './pacer.js'
 
 /** how long HTTP alone is given to answer before HTTPS is tried beside it (loopback: ~3 ms) */
@@ -75,7 +77,7 @@ export class RegistryTransport {
       try {
         res = await this.probe(https)
       } catch (e) {
-        throw networkError(e, this.registry, 'https')
+        throw this.networkError(e, https)
       }
       return this.accept(res, https)
     }
@@ -111,13 +113,13 @@ export class RegistryTransport {
       stopHttp.abort()
       viaHttp.then((res) => res.body.destroy(), () => {})
       if ('https' in first) return this.accept(first.https, https)
-      throw networkError(first.error, this.registry, 'https')
+      throw this.networkError(first.error, https)
     }
     let res: RawResponse
     try {
       res = await viaHttp
     } catch (e) {
-      throw networkError(e, this.registry, 'http')
+      throw this.networkError(e, http)
     }
     return this.accept(res, http)
   }
@@ -129,11 +131,12 @@ export class RegistryTransport {
 
   /** accept learns the challenge and warnings from a ping answer and settles on its scheme. */
   private async accept(res: RawResponse, base: string): Promise<string> {
+    this.auth.setRegistryOrigin(base)
     this.noteWarnings(res.headers)
     if (res.status === 401) this.auth.setChallenge(pickChallenge(parseChallenges(res.headers['www-authenticate'])))
     if (res.status >= 500) {
       const body = await readBody(res.body, 64 * 1024, this.registry).catch(() => undefined)
-      throw statusError(res.status, body, res.headers['content-type'], {registry: this.registry, subject: this.registry}, {method: 'GET', path: '/v2/'})
+      throw statusError(res.status, body, res.headers['content-type'], {registry: this.registry, subject: this.registry, server: this.otherHost(res.url, base)}, {method: 'GET', path: '/v2/'})
     }
     await drain(res.body)
     return base
@@ -142,37 +145,54 @@ export class RegistryTransport {
   /** request sends one registry API request with credentials; non-success statuses throw. */
   async request(req: RegistryRequest): Promise<RawResponse> {
     const base = await this.base()
-    const url = /^https?:\/\//.test(req.path) ? req.path : base + req.path
-    const authHost = new URL(base).host
+    const target = this.target(req, base)
+    const url = target.toString()
+    // with --insecure the user allows the credential on the registry host's plain HTTP port too
+    const origin = this.opts.insecure && target.host === new URL(base).host ? target.origin : base
+    // a factory's streams, so a renewal after 401 does not send one again (a one-shot
+    // stream's factory hands out the same, already read, stream: it would never end)
+    const handedOut = new WeakSet<object>()
+    const factory = typeof req.body === 'function' ? req.body : undefined
+    const track = (next?: Readable): BodyFactory => () => {
+      const stream = next ?? factory!()
+      next = undefined
+      handedOut.add(stream)
+      return stream
+    }
+    let body = factory ? track() : req.body
     let header = await this.auth.header(req.scopes)
     for (let attempt = 0; ; attempt++) {
+      this.refuseClearText(target, base, header, req)
       let res: RawResponse
       try {
         res = await this.opts.http.send({
           method: req.method,
           url,
           headers: req.headers,
-          body: req.body,
-          authorization: header ? {host: authHost, value: header} : undefined,
+          body,
+          authorization: header ? {origin, value: header} : undefined,
           followRedirect: req.followRedirect,
           retry: req.retry,
           pacer: this.pacer,
         })
       } catch (e) {
-        throw networkError(e, this.registry, new URL(url).protocol.replace(':', ''))
+        throw this.networkError(e, url)
       }
       this.noteWarnings(res.headers)
-      const replayable = req.body === undefined || typeof req.body !== 'object' || Buffer.isBuffer(req.body)
-      if (res.status === 401 && attempt === 0 && (replayable || typeof req.body === 'function')) {
+      const challenge = res.status === 401 && attempt === 0 ? pickChallenge(parseChallenges(res.headers['www-authenticate'])) : undefined
+      let replayable = req.body === undefined || typeof req.body === 'string' || Buffer.isBuffer(req.body)
+      if (challenge && factory) {
+        const fresh = factory()
+        replayable = !handedOut.has(fresh) && !fresh.readableDidRead && !fresh.destroyed
+        if (replayable) body = track(fresh)
+      }
+      if (challenge && replayable) {
         // an expired token, or a registry that challenges only some repositories
-        const challenge = pickChallenge(parseChallenges(res.headers['www-authenticate']))
-        if (challenge) {
-          if (challenge.scheme !== this.auth.scheme) this.auth.setChallenge(challenge)
-          else this.auth.invalidate(header)
-          await drain(res.body)
-          header = await this.auth.header(req.scopes)
-          continue
-        }
+        if (challenge.scheme !== this.auth.scheme) this.auth.setChallenge(challenge)
+        else this.auth.invalidate(header)
+        await drain(res.body)
+        header = await this.auth.header(req.scopes)
+        continue
       }
       if (req.expect.includes(res.status) || req.allow?.includes(res.status)) return res
       // a throttling answer that asks for a longer wait than we make: say so, and when to come back
@@ -183,10 +203,53 @@ export class RegistryTransport {
         const about = req.context.what ? `${req.context.what} ${req.context.subject}` : req.context.subject
         throw new RegistryError(`${about}: ${this.registry} ${slowDown}`, {code: `HTTP_${res.status}`})
       }
-      const body = await readBody(res.body, 64 * 1024, this.registry).catch(() => undefined)
+      const answer = await readBody(res.body, 64 * 1024, this.registry).catch(() => undefined)
       const hadCredentials = await this.auth.hasCredentials()
-      throw statusError(res.status, body, res.headers['content-type'], {...req.context, registry: this.registry, hadCredentials}, {method: req.method, path: new URL(url).pathname})
+      const server = this.otherHost(res.url, url)
+      const path = (server ? webUrl(res.url) : target)?.pathname ?? target.pathname
+      throw statusError(res.status, answer, res.headers['content-type'], {...req.context, registry: this.registry, hadCredentials, server}, {method: req.method, path})
     }
+  }
+
+  /**
+   * target is where a request goes: a path on the registry, or an absolute URL it gave (an
+   * upload `Location`, a `Link` page), which must be http(s); anything else is the registry's
+   * fault, named as such (issue 12: a `file:` URL crashed the process).
+   */
+  private target(req: RegistryRequest, base: string): URL {
+    const url = req.path.startsWith('/') && !req.path.startsWith('//') ? webUrl(base + req.path) : webUrl(req.path)
+    if (url) return url
+    const about = req.context.what ? `${req.context.what} ${req.context.subject}` : req.context.subject
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(req.path)?.[1]
+    const what = scheme ? `a ${scheme.toLowerCase()}: URL` : 'an unreadable URL'
+    throw new RegistryError(`${about}: ${this.registry} pointed ${req.method} to ${what}; only http and https are followed`, {code: 'BAD_URL'})
+  }
+
+  /**
+   * refuseClearText: a credential learnt over HTTPS is not sent over plain HTTP (an upload
+   * `Location` or a next page on `http:`), on loopback and private hosts too, unless the user
+   * asked for it with --insecure. The HttpClient would drop it anyway; refusing here says why.
+   */
+  private refuseClearText(target: URL, base: string, header: string | undefined, req: RegistryRequest): void {
+    if (!header || this.opts.insecure || target.protocol !== 'http:' || !base.startsWith('https:')) return
+    if (target.host !== new URL(base).host) return // another host never gets the credential
+    const about = req.context.what ? `${req.context.what} ${req.context.subject}` : req.context.subject
+    throw new AuthError(`${about}: ${this.registry} is HTTPS but sent ${req.method} to plain-HTTP ${target.origin}; refusing to send credentials in clear text (use --insecure to allow)`, {
+      code: 'INSECURE_LOCATION',
+    })
+  }
+
+  /** networkError names the host that failed: after a redirect, not the registry. */
+  private networkError(e: unknown, url: string): OcitoolError {
+    const failed = webUrl(failedUrl(e) ?? url) ?? webUrl(url)
+    const host = failed && failed.host !== new URL(url).host ? failed.host : this.registry
+    return networkError(e, host, failed?.protocol.replace(':', '') ?? 'https', host === this.registry ? undefined : this.registry)
+  }
+
+  /** otherHost is the host that answered when a redirect led away from `asked`'s host. */
+  private otherHost(answered: string, asked: string): string | undefined {
+    const a = webUrl(answered)
+    return a && a.host !== new URL(asked).host ? a.host : undefined
   }
 
   private noteWarnings(headers: Record<string, string | string[] | undefined>): void {

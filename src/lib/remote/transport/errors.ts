@@ -22,6 +22,8 @@ export interface ErrorContext {
   what?: string
   /** whether credentials were sent */
   hadCredentials?: boolean
+  /** the host that answered when it is not the registry's own (a redirect's target, a token realm) */
+  server?: string
 }
 
 /** parseEnvelope reads the distribution error envelope; undefined when the body is not one. */
@@ -59,6 +61,22 @@ export function statusError(
   const detail = sent ? ` (${sent})` : ''
   const codes = new Set((entries ?? []).map((e) => e.code))
   const login = `ocitool auth login ${ctx.registry}`
+  const e = statusErrorAt(status, sent, contentType, ctx, request, about, detail, codes, login)
+  if (ctx.server) e.message += ` (answered by ${ctx.server})`
+  return e
+}
+
+function statusErrorAt(
+  status: number,
+  sent: string | undefined,
+  contentType: string | undefined,
+  ctx: ErrorContext,
+  request: {method: string; path: string},
+  about: string,
+  detail: string,
+  codes: Set<string | undefined>,
+  login: string,
+): OcitoolError {
   if (status === 401) {
     const hint = ctx.hadCredentials ? 'check your credentials' : 'authentication required'
     return new AuthError(`unauthorized: ${ctx.subject}: ${hint} (${login})${detail}`, {
@@ -138,16 +156,23 @@ export function errorCode(e: unknown): string | undefined {
   return undefined
 }
 
-/** networkError maps a failed request (no HTTP answer) to a RegistryError naming the host. */
-export function networkError(e: unknown, host: string, scheme: string): OcitoolError {
+/**
+ * networkError maps a failed request (no HTTP answer) to a RegistryError naming the host that
+ * failed; `via` is the registry when a redirect led elsewhere.
+ */
+export function networkError(e: unknown, host: string, scheme: string, via?: string): OcitoolError {
   const code = errorCode(e)
+  const after = via && via !== host ? ` (redirected from ${via})` : ''
+  if (code === 'ERR_CREDENTIAL_REDIRECT' || code === 'ERR_INSECURE_CREDENTIAL') {
+    return new AuthError(`${host}: ${(e as Error).message}${after}`, {code: code.replace(/^ERR_/, ''), cause: e})
+  }
   if (isTlsVerifyError(e)) {
-    return new RegistryError(`${host}: TLS certificate not trusted (${code})`, {
+    return new RegistryError(`${host}: TLS certificate not trusted (${code})${after}`, {
       code: 'TLS_VERIFY',
       cause: e,
       suggestions: ['pass the CA with --ca-file FILE, or use --insecure'],
     })
   }
   const text = (code && NET_MESSAGES[code]) ?? (e instanceof Error ? e.message.split('\n')[0] : String(e))
-  return new RegistryError(`${host}: ${text}${scheme === 'http' ? ' (plain HTTP)' : ''}`, {code: code ?? 'NETWORK', cause: e})
+  return new RegistryError(`${host}: ${text}${scheme === 'http' ? ' (plain HTTP)' : ''}${after}`, {code: code ?? 'NETWORK', cause: e})
 }

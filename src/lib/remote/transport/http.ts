@@ -2,8 +2,11 @@
  * http: the one place that speaks HTTP, on node:http and node:https with keep-alive agents.
  * Every request is a stream; bodies of small documents are read with a size cap. Retries with
  * exponential backoff and jitter on 408/429/5xx and dropped connections, honouring
- * `Retry-After`. Redirects are followed (at most 10); `Authorization` goes only to the host the
- * credential is for, so a redirect to blob storage never carries it.
+ * `Retry-After`. Redirects are followed (at most 10, http and https only); `Authorization` goes
+ * only to the host the credential is for and never from https to http, so a redirect to blob
+ * storage never carries it; a body holding a credential (an OAuth2 token POST) is never replayed
+ * to another origin or from https to http (issue 12). A failed request's error tells which URL
+ * failed (`failedUrl`), so a message after a redirect names the host that failed.
  *
  * Why not got (the stack's HTTP library, used here until it was measured): the requests an
  * image copy makes are many and small (HEAD, POST, PUT per blob), and got's per-request work
@@ -18,7 +21,7 @@ import http from 'node:http'
 import https from 'node:https'
 import {Readable} from 'node:stream'
 import tls from 'node:tls'
-import {InterruptedError, RegistryError} from '../../errors.js'
+import {InterruptedError, OcitoolError, RegistryError} from '../../errors.js'
 import {errorCode} from './errors.js'
 import {type Pacer, rateLimit} from './pacer.js'
 
@@ -50,8 +53,13 @@ export interface RawRequest {
   headers?: Record<string, string>
   /** a Buffer/string is replayed on retry; a factory is called again for each try */
   body?: Buffer | string | BodyFactory
-  /** sent only while the request's host is `host` */
-  authorization?: {host: string; value: string}
+  /**
+   * sent only to `origin`'s host, and over plain HTTP only when `origin` itself is plain HTTP
+   * (an https origin's credential never goes in clear, even to the same host's http port)
+   */
+  authorization?: {origin: string; value: string}
+  /** the body is a credential (password, refresh token): a redirect may not take it to another origin, nor from https to http */
+  secretBody?: boolean
   followRedirect?: boolean
   /** false: no retries (e.g. a non-replayable body, or a probe) */
   retry?: boolean
@@ -79,6 +87,29 @@ const IDLE_TIMEOUT_MS = 120_000
 
 function codedError(code: string, message: string): Error {
   return Object.assign(new Error(message), {code})
+}
+
+/** the URL each failed request was sending to when it failed (after redirects) */
+const failedUrls = new WeakMap<object, string>()
+
+/** failedUrl tells which URL a failed send() was talking to (the last hop of its redirects). */
+export function failedUrl(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null ? failedUrls.get(e) : undefined
+}
+
+/** webUrl parses an http(s) URL (relative to `base`); undefined for anything else or garbage. */
+export function webUrl(location: string, base?: string | URL): URL | undefined {
+  try {
+    const u = new URL(location, base)
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** mayCarry: may a credential held for `origin` go to `url`? Same host; never https to http. */
+function mayCarry(origin: URL, url: URL): boolean {
+  return url.host === origin.host && (url.protocol === 'https:' || origin.protocol === 'http:')
 }
 
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504])
@@ -184,14 +215,16 @@ export class HttpClient {
     const own = req.signal
     const connectMs = this.options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS
     const idleMs = this.options.idleTimeoutMs ?? IDLE_TIMEOUT_MS
-    const startedSecure = req.url.startsWith('https:')
+    const credentialOrigin = req.authorization ? webUrl(req.authorization.origin) : undefined
     this.trace(() => `--> ${req.method} ${redactUrl(req.url)}${req.authorization ? ` (authorization: ${redactAuth(req.authorization.value)})` : ''}`)
     return new Promise<RawResponse>((resolve, reject) => {
       let settled = false
       let current: {destroy(e?: Error): unknown} | undefined
+      let at = req.url
       const fail = (e: Error) => {
         if (settled) return
         settled = true
+        failedUrls.set(e, at)
         cleanup()
         if (body instanceof Readable) body.destroy()
         reject(this.options.signal?.aborted || own?.aborted ? new InterruptedError('interrupted', {cause: e}) : e)
@@ -204,10 +237,11 @@ export class HttpClient {
       this.live.add(stop)
       own?.addEventListener('abort', stop, {once: true})
       const go = (url: URL, method: string, payload: Buffer | string | Readable | undefined, hops: number) => {
+        at = url.toString()
         const headers: Record<string, string> = {'user-agent': this.options.userAgent ?? 'ocitool', ...req.headers}
         const secure = url.protocol === 'https:'
-        // the credential's host only, and never over plain HTTP after a redirect from HTTPS
-        if (req.authorization && url.host === req.authorization.host && (secure || !startedSecure)) headers.authorization = req.authorization.value
+        // the credential's host only, and never over plain HTTP when it is an HTTPS origin's
+        if (req.authorization && credentialOrigin && mayCarry(credentialOrigin, url)) headers.authorization = req.authorization.value
         if (payload === undefined) {
           if (hops > 0) {
             // a body dropped by a 303 takes its description along
@@ -238,19 +272,29 @@ export class HttpClient {
             request.off('error', fail)
             request.on('error', () => {})
             if (hops >= MAX_REDIRECTS) {
-              fail(codedError('ERR_TOO_MANY_REDIRECTS', `${req.method} ${redactUrl(req.url)}: more than ${MAX_REDIRECTS} redirects`))
+              fail(codedError('ERR_TOO_MANY_REDIRECTS', `more than ${MAX_REDIRECTS} redirects for ${req.method} ${redactUrl(req.url)}`))
               return
             }
-            let next: URL
-            try {
-              next = new URL(location, url)
-            } catch {
-              fail(codedError('ERR_BAD_REDIRECT', `${req.method} ${redactUrl(req.url)}: redirected to an unreadable location`))
+            const next = webUrl(location, url)
+            if (!next) {
+              // file:, data:, ftp: ... are not for a registry client to open (node would throw)
+              const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(location)?.[1]
+              const what = scheme && !/^https?$/i.test(scheme) ? `a ${scheme.toLowerCase()}: URL` : 'an unreadable location'
+              fail(codedError('ERR_BAD_REDIRECT', `redirected ${method} to ${what}; only http and https are followed`))
               return
             }
             // 303 asks for a GET; the others keep the method (and a replayable body)
             const rewrite = status === 303 && method !== 'GET' && method !== 'HEAD'
-            go(next, rewrite ? 'GET' : method, rewrite ? undefined : payload, hops + 1)
+            if (req.secretBody && !rewrite && payload !== undefined && (next.origin !== url.origin)) {
+              // a password or refresh token in a body is as secret as one in a header
+              fail(codedError('ERR_CREDENTIAL_REDIRECT', `redirected a ${method} carrying credentials to ${next.origin}; refusing to send them to another origin`))
+              return
+            }
+            try {
+              go(next, rewrite ? 'GET' : method, rewrite ? undefined : payload, hops + 1)
+            } catch (e) {
+              fail(e as Error) // thrown in a response callback it would end the process
+            }
             return
           }
           settled = true
@@ -277,7 +321,16 @@ export class HttpClient {
           request.end(payload)
         }
       }
-      go(new URL(req.url), req.method, body, 0)
+      const first = webUrl(req.url)
+      if (!first) {
+        fail(codedError('ERR_INVALID_URL', `not an http(s) URL: ${redactUrl(req.url)}`))
+        return
+      }
+      try {
+        go(first, req.method, body, 0)
+      } catch (e) {
+        fail(e as Error)
+      }
     })
   }
 
@@ -319,13 +372,20 @@ export class HttpClient {
 export async function readBody(body: Readable, cap: number, what: string): Promise<Buffer> {
   const chunks: Buffer[] = []
   let total = 0
-  for await (const chunk of body) {
-    total += (chunk as Buffer).length
-    if (total > cap) {
-      body.destroy()
-      throw new RegistryError(`${what}: larger than ${cap} bytes; refusing to read it`, {code: 'TOO_LARGE'})
+  try {
+    for await (const chunk of body) {
+      total += (chunk as Buffer).length
+      if (total > cap) {
+        body.destroy()
+        throw new RegistryError(`${what}: larger than ${cap} bytes; refusing to read it`, {code: 'TOO_LARGE'})
+      }
+      chunks.push(chunk as Buffer)
     }
-    chunks.push(chunk as Buffer)
+  } catch (e) {
+    if (e instanceof OcitoolError) throw e
+    // a connection lost or silent mid-body is the registry's (or the network's) failure
+    const code = errorCode(e)
+    throw new RegistryError(`${what}: the answer broke off after ${total} bytes (${code ?? (e as Error).message})`, {code: code ?? 'TRUNCATED', cause: e})
   }
   return Buffer.concat(chunks)
 }
