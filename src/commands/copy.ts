@@ -3,7 +3,8 @@ import {OcitoolCommand} from '../lib/cli/command.js'
 import {UsageError} from '../lib/errors.js'
 import * as flags from '../lib/cli/flags.js'
 import * as ops from '../lib/ops/copy.js'
-import {parseLocation} from '../lib/stores/location.js'
+import {sideKeychains} from '../lib/auth/scoped.js'
+import {type Location, parseLocation} from '../lib/stores/location.js'
 
 export default class Copy extends OcitoolCommand {
   static override aliases = ['cp']
@@ -33,6 +34,10 @@ Several pairs (SRC DST SRC DST...), or "-" with one "SRC DST" pair per line on s
     'chunk-size': Flags.integer({description: 'upload blobs in PATCH chunks of this many bytes', min: 1}),
     referrers: Flags.boolean({description: "copy each manifest's referrers too (signatures, SBOMs), recursively; registries only"}),
     progress: flags.progress,
+    'src-creds': Flags.string({description: 'credentials for the source registry only (USERNAME:PASSWORD)', helpGroup: 'REGISTRY', helpValue: 'USER:PASS'}),
+    'dest-creds': Flags.string({description: 'credentials for the destination registry only (USERNAME:PASSWORD)', helpGroup: 'REGISTRY', helpValue: 'USER:PASS'}),
+    'src-authfile': Flags.string({description: 'auth file (containers auth.json / Docker config format) for the source registry', helpGroup: 'REGISTRY', exclusive: ['src-creds']}),
+    'dest-authfile': Flags.string({description: 'auth file (containers auth.json / Docker config format) for the destination registry', helpGroup: 'REGISTRY', exclusive: ['dest-creds']}),
   }
 
   async run(): Promise<ops.CopyResult | undefined> {
@@ -47,7 +52,9 @@ Several pairs (SRC DST SRC DST...), or "-" with one "SRC DST" pair per line on s
       chunkSize: f['chunk-size'],
       referrers: f.referrers,
     }
+    const sideFlags = f['src-creds'] ?? f['dest-creds'] ?? f['src-authfile'] ?? f['dest-authfile']
     if (positional.length > 2 || positional[0] === '-') {
+      if (sideFlags !== undefined) throw new UsageError('--src-creds, --dest-creds, --src-authfile and --dest-authfile take one SRC DST pair')
       if (positional[0] !== '-' && positional.length % 2 !== 0) throw new UsageError('copy takes SRC DST pairs')
       const inputs = positional[0] === '-' ? await this.batchInputs(positional) : positional.flatMap((p, i) => (i % 2 ? [] : [`${p} ${positional[i + 1]}`]))
       await this.runBatch(
@@ -63,9 +70,18 @@ Several pairs (SRC DST SRC DST...), or "-" with one "SRC DST" pair per line on s
       return undefined
     }
     if (args.dst === undefined) throw new UsageError('copy needs a SRC and a DST')
-    const dst = args.dst
+    const src = parseLocation(args.src)
+    const dst = parseLocation(args.dst)
+    const host = (l: Location) => (l.kind === 'registry' ? l.ref.registry : undefined)
+    const firstKeychains = sideKeychains(
+      [
+        {flag: 'src', registry: host(src), creds: f['src-creds'], authfile: f['src-authfile']},
+        {flag: 'dest', registry: host(dst), creds: f['dest-creds'], authfile: f['dest-authfile']},
+      ],
+      (m) => this.warnLine(m),
+    )
     const result = await this.withProgress(f.progress, 'copying', (onEvent) =>
-      ops.copy(parseLocation(args.src), parseLocation(dst), {...this.remoteOptions(), ...options, onEvent}))
+      ops.copy(src, dst, {...this.remoteOptions({firstKeychains}), ...options, onEvent}))
     if (result.foreignLayers > 0) this.warnLine(`${result.foreignLayers} foreign layer(s) left where they are (--allow-nondistributable-artifacts copies them)`)
     for (const im of result.images) this.log(im.reference)
     return result

@@ -1,8 +1,8 @@
 /**
  * auth/keychain: asking several keychains in turn, and the default order ocitool asks them in:
  *
- *   --username/--password flags → environment → Docker config (and its credential helpers)
- *   → containers auth file → plugin keychains (`extra`) → anonymous (undefined)
+ *   --username/--password flags → environment → ocitool's registries.json (per-registry settings)
+ *   → Docker config (and its credential helpers) → containers auth file → plugin keychains (`extra`) → anonymous (undefined)
  *
  * Explicit beats ambient: what the user typed for this command, then what the CI job set, then
  * the files `docker login` and `podman login` wrote. Plugins come after the built-in keychains,
@@ -11,6 +11,7 @@
 import {ContainersAuthKeychain} from './containers-auth.js'
 import {DockerConfigKeychain} from './docker-config.js'
 import {EnvKeychain} from './env.js'
+import {RegistriesFileKeychain} from './scoped.js'
 import {staticKeychainFromFlags} from './static.js'
 import type {Env, Keychain, KeychainRequest, LogFn, ResolvedCredential} from './types.js'
 
@@ -47,6 +48,8 @@ export class MultiKeychain implements Keychain {
 }
 
 export interface DefaultKeychainOptions {
+  /** asked before everything else (copy's --src-creds/--dest-creds, each for its registry) */
+  first?: readonly Keychain[]
   /** `--username`/`--password`; both or neither (UsageError otherwise). */
   flags?: {username?: string; password?: string}
   /** the registry the flags are for; without it the flags apply to every registry. */
@@ -66,10 +69,11 @@ export interface DefaultKeychainOptions {
 export function defaultKeychains(opts: DefaultKeychainOptions = {}): Keychain[] {
   const env = opts.env ?? process.env
   const common = {env, ...(opts.home === undefined ? {} : {home: opts.home}), ...(opts.log ? {log: opts.log} : {})}
-  const keychains: Keychain[] = []
+  const keychains: Keychain[] = [...(opts.first ?? [])]
   const flags = staticKeychainFromFlags(opts.flags, opts.registry)
   if (flags) keychains.push(flags)
   keychains.push(new EnvKeychain(common))
+  keychains.push(new RegistriesFileKeychain(common))
   keychains.push(
     new DockerConfigKeychain(opts.helperTimeoutMs === undefined ? common : {...common, helperTimeoutMs: opts.helperTimeoutMs}),
   )

@@ -77,7 +77,7 @@ export abstract class OcitoolCommand extends Command {
   }
 
   /** remoteOptions wires flags, keychains and stderr callbacks for the core. */
-  protected remoteOptions(extra: {keychain?: Keychain} = {}): RemoteOptions {
+  protected remoteOptions(extra: {keychain?: Keychain; firstKeychains?: Keychain[]} = {}): RemoteOptions {
     const b = this.base ?? {}
     const password = this.stdinPassword ?? b.password
     return {
@@ -88,6 +88,7 @@ export abstract class OcitoolCommand extends Command {
         buildKeychain({
           config: this.config,
           flags: b.username !== undefined && password !== undefined ? {username: b.username, password} : undefined,
+          first: extra.firstKeychains,
           warn: (m) => this.warnLine(m),
         }),
       log: this.verbose ? (m) => process.stderr.write(`${m}\n`) : undefined,

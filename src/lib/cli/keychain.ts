@@ -28,6 +28,8 @@ export interface OcitoolHooks {
 export function buildKeychain(opts: {
   config: Config
   flags?: {username: string; password: string}
+  /** keychains asked first (copy's per-side credentials) */
+  first?: Keychain[]
   warn: (m: string) => void
 }): Keychain {
   let inner: Promise<Keychain> | undefined
@@ -36,7 +38,7 @@ export function buildKeychain(opts: {
     async resolve(request) {
       inner ??= import('../auth/keychain.js').then(
         ({MultiKeychain, defaultKeychains}) =>
-          new MultiKeychain([...defaultKeychains({flags: opts.flags, log: opts.warn}), new PluginKeychain(opts.config, opts.warn)], {log: opts.warn}),
+          new MultiKeychain([...defaultKeychains({flags: opts.flags, first: opts.first, log: opts.warn}), new PluginKeychain(opts.config, opts.warn)], {log: opts.warn}),
       )
       return (await inner).resolve(request)
     },

@@ -76,8 +76,8 @@ describe('defaultKeychains', () => {
   })
 
   for (const c of [
-    {name: 'no flags', flags: undefined, want: ['env', 'docker-config', 'containers-auth', 'plugin']},
-    {name: 'with flags', flags: {username: 'u', password: 'p'}, want: ['flags', 'env', 'docker-config', 'containers-auth', 'plugin']},
+    {name: 'no flags', flags: undefined, want: ['env', 'registries-config', 'docker-config', 'containers-auth', 'plugin']},
+    {name: 'with flags', flags: {username: 'u', password: 'p'}, want: ['flags', 'env', 'registries-config', 'docker-config', 'containers-auth', 'plugin']},
   ]) {
     it(`order: ${c.name}`, () => {
       const names = defaultKeychains({env: {HOME: home}, flags: c.flags, extra: [fixed('plugin')]}).map((k) => k.name)
