@@ -14,12 +14,18 @@ import * as zlib from 'node:zlib'
 import {OcitoolError} from '../errors.js'
 import {SNIFF_BYTES, detectCompression} from './compression.js'
 
+/**
+ * zlib's output chunk: at 64 KiB, each chunk's round trip through the thread pool cost more than
+ * inflating it (a stored 48 MiB layer: 0.11 CPU-s at 64 KiB, 0.04 at 256 KiB)
+ */
+const GUNZIP_CHUNK = 256 * 1024
+
 /** decompressLayer returns the uncompressed tar of a layer blob stream; `what` names it in errors. */
 export async function decompressLayer(input: Readable, what: string): Promise<Readable> {
   const {head, stream} = await peek(input, SNIFF_BYTES)
   switch (detectCompression(head)) {
     case 'gzip':
-      return pipeline(stream, zlib.createGunzip({chunkSize: 64 * 1024}), () => {})
+      return pipeline(stream, zlib.createGunzip({chunkSize: GUNZIP_CHUNK}), () => {})
     case 'zstd': {
       const native = (zlib as unknown as {createZstdDecompress?: () => Transform}).createZstdDecompress
       if (typeof native === 'function') return pipeline(stream, native(), () => {})
@@ -31,35 +37,39 @@ export async function decompressLayer(input: Readable, what: string): Promise<Re
 }
 
 /**
- * peek reads at least `n` bytes (fewer at the end) and returns them with a stream that yields
- * everything again, from the first byte.
+ * peek reads at least `n` bytes (fewer at the end) and puts them back (`unshift`), so `input`
+ * itself still yields everything from the first byte: no stream of our own in front of every
+ * chunk.
  */
 async function peek(input: Readable, n: number): Promise<{head: Buffer; stream: Readable}> {
-  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>
   const first: Buffer[] = []
   let have = 0
-  let done = false
   while (have < n) {
-    const r = await it.next()
-    if (r.done) {
-      done = true
-      break
+    const chunk = input.read() as Buffer | null
+    if (chunk !== null) {
+      first.push(chunk)
+      have += chunk.length
+      continue
     }
-    first.push(r.value)
-    have += r.value.length
+    if (input.errored) throw input.errored
+    if (input.readableEnded || input.destroyed) break
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        input.off('readable', done)
+        input.off('end', done)
+        input.off('error', done)
+        input.off('close', done)
+        resolve()
+      }
+      input.on('readable', done)
+      input.on('end', done)
+      input.on('error', done)
+      input.on('close', done)
+    })
   }
   const head = Buffer.concat(first)
-  async function* again(): AsyncGenerator<Buffer> {
-    try {
-      if (head.length > 0) yield head
-      if (done) return
-      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value
-    } finally {
-      // a consumer that stops early stops the input too
-      await it.return?.()
-    }
-  }
-  return {head, stream: Readable.from(again(), {objectMode: false, highWaterMark: 64 * 1024})}
+  if (head.length > 0) input.unshift(head)
+  return {head, stream: input}
 }
 
 /** zstdProcess pipes the input through `zstd -d -c`; the output ends only after zstd exited 0. */
