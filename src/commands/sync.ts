@@ -7,6 +7,7 @@ import type {SyncReport} from '../lib/sync/report.js'
 import {type SyncSpec} from '../lib/sync/spec.js'
 import {type SyncEvent, sync} from '../lib/sync/run.js'
 import {Journal} from '../lib/sync/journal.js'
+import {loadConfig} from '../lib/sync/config.js'
 import {renderReport} from '../lib/cli/sync-output.js'
 
 export default class Sync extends OcitoolCommand {
@@ -24,6 +25,7 @@ Images the destination has already (same digest under the tag: one manifest HEAD
     dst: Args.string({description: 'destination repository, prefix ending in /, or oci:DIR'}),
   }
   static override flags = {
+    config: Flags.string({description: 'a YAML file of sources (src, dst, filters, platforms, referrers each) and per-registry settings (concurrency, requests-per-second, insecure); see docs/sync.md', helpValue: 'FILE', exclusive: ['include', 'exclude', 'semver', 'newest', 'platform', 'referrers']}),
     include: Flags.string({description: 'take tags matching this regular expression (whole tag; repeatable: any)', multiple: true, multipleNonGreedy: true}),
     exclude: Flags.string({description: 'leave tags matching this regular expression (whole tag; repeatable)', multiple: true, multipleNonGreedy: true}),
     semver: Flags.string({description: 'take version tags in this semver range (e.g. ">=1.2 <2"); other tags are left'}),
@@ -43,10 +45,12 @@ Images the destination has already (same digest under the tag: one manifest HEAD
 
   async run(): Promise<SyncReport> {
     const {args, flags: f} = await this.parseCommand(Sync)
-    if (!args.src || !args.dst) throw new UsageError('sync needs SRC and DST')
-    const specs: SyncSpec[] = [{
-      src: args.src,
-      dst: args.dst,
+    const config = f.config ? loadConfig(f.config) : undefined
+    if (config && (args.src || args.dst)) throw new UsageError('give SRC DST or --config FILE, not both')
+    if (!config && (!args.src || !args.dst)) throw new UsageError('sync needs SRC and DST (or --config FILE)')
+    const specs: SyncSpec[] = config ? config.specs : [{
+      src: args.src!,
+      dst: args.dst!,
       include: f.include,
       exclude: f.exclude,
       semver: f.semver,
@@ -62,7 +66,7 @@ Images the destination has already (same digest under the tag: one manifest HEAD
     let report: SyncReport
     try {
       report = await this.withProgress(f.progress, f['dry-run'] ? 'planning' : 'syncing', (onEvent) =>
-        sync(specs, {...this.remoteOptions(), jobs: f.jobs, imageJobs: f['image-jobs'], dryRun: f['dry-run'], shard, chunkSize, journal: f.state ? journal : undefined, sessions: journal, onEvent: onEvent as (e: SyncEvent) => void}))
+        sync(specs, {...this.remoteOptions(), registries: config?.registries, jobs: f.jobs, imageJobs: f['image-jobs'], dryRun: f['dry-run'], shard, chunkSize, journal: f.state ? journal : undefined, sessions: journal, onEvent: onEvent as (e: SyncEvent) => void}))
     } finally {
       journal.close()
     }

@@ -163,4 +163,34 @@ describe('sync', () => {
     assert.equal(bytes, plan.totals.bytes)
     assert.equal(real.totals.bytes, plan.totals.bytes)
   })
+
+  it('--config: many sources with their own filters, per-registry settings; a typo is an error', async () => {
+    const dir = await tmpDir('sync-config')
+    try {
+      const file = path.join(dir.path, 'sync.yaml')
+      await fsp.writeFile(file, [
+        'registries:',
+        `  "${b.host}": {concurrency: 2, requests-per-second: 200}`,
+        `  "${a.host}": {insecure: true}`,
+        'defaults: {digest-tags: false}',
+        'sources:',
+        `  - {src: "${a.host}/team/app", dst: "${b.host}/cfg/app", semver: ">=2", include: ['.*']}`,
+        `  - src: "${a.host}/other/"`,
+        `    dst: "${b.host}/cfg/other/"`,
+        '',
+      ].join('\n'))
+      const r = await json(['sync', '--config', file])
+      assert.deepEqual(r.repositories.map((x: {destination: string}) => x.destination), [`${b.host}/cfg/app`, `${b.host}/cfg/other/db`])
+      assert.deepEqual(tagsOf(r), ['2.0.0=copied', '5=copied'])
+      assert.equal(await digestAt(b, 'cfg/other/db:5'), src['other/db:5'])
+      await fsp.writeFile(file, `sources:\n  - {src: "${a.host}/team/app", dst: "${b.host}/x/app", inclde: ["v1"]}\n`)
+      const bad = await runCli(['sync', '--config', file])
+      assert.equal(bad.code, 2)
+      assert.match(bad.stderr, /^Error: config .*sources\[0\]: unknown key "inclde"/)
+      const both = await runCli(['sync', '--config', file, '--include', 'x'])
+      assert.equal(both.code, 2)
+    } finally {
+      await dir.remove()
+    }
+  })
 })

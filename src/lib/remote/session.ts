@@ -13,6 +13,18 @@ export interface RemoteOptions extends HttpOptions {
   warn?: (message: string) => void
   /** an open session to run in (batch mode: many operations, one connection pool and token cache) */
   session?: Session
+  /** settings of particular registries, by host[:port] as named (sync --config) */
+  registries?: Record<string, RegistrySettings>
+}
+
+/** RegistrySettings: how one registry is treated (sync's config file, `registries:`). */
+export interface RegistrySettings {
+  /** plain HTTP allowed, TLS not verified */
+  insecure?: boolean
+  /** requests awaiting an answer at most */
+  concurrency?: number
+  /** requests started per second at most */
+  requestsPerSecond?: number
 }
 
 /** Where a repository lives: as a Reference from name/reference has it. */
@@ -36,8 +48,10 @@ export class Session {
       t = new RegistryTransport(registry, apiHost, {
         http: this.http,
         keychain: this.options.keychain,
-        insecure: this.options.insecure,
+        insecure: this.options.insecure || this.options.registries?.[registry]?.insecure,
         warn: this.options.warn,
+        maxInFlight: this.options.registries?.[registry]?.concurrency,
+        requestsPerSecond: this.options.registries?.[registry]?.requestsPerSecond,
       })
       this.transports.set(registry, t)
     }

@@ -47,3 +47,25 @@ describe('sync shards and endpoints', () => {
     assert.throws(() => parseSource('team/'), /starts with a registry host/)
   })
 })
+
+describe('sync config', async () => {
+  const {parseConfig} = await import('../../../src/lib/sync/config.js')
+  it('reads sources, defaults and registries', () => {
+    const c = parseConfig({defaults: {referrers: true}, registries: {'r.example.com': {concurrency: 3, 'requests-per-second': 5, insecure: true}}, sources: [{src: 'r.example.com/a', dst: 'm.example.com/a', platforms: ['linux/amd64'], newest: 2, 'newest-by': 'created'}]}, 'f.yaml')
+    assert.deepEqual(c.registries, {'r.example.com': {insecure: true, concurrency: 3, requestsPerSecond: 5}})
+    assert.equal(c.specs[0].referrers, true)
+    assert.deepEqual(c.specs[0].platforms, [{os: 'linux', architecture: 'amd64'}])
+    assert.throws(() => parseConfig({sources: []}, 'f.yaml'), /"sources" must be a list/)
+    assert.throws(() => parseConfig({sources: [{src: 'a.io/x', dst: 'b.io/x', newest: 0}]}, 'f.yaml'), /newest: expected a whole number/)
+  })
+})
+
+describe('pacer requests per second', async () => {
+  const {Pacer} = await import('../../../src/lib/remote/transport/pacer.js')
+  it('spaces request starts', async () => {
+    const p = new Pacer(32, Date.now, 20)
+    const t0 = Date.now()
+    for (let i = 0; i < 5; i++) (await p.acquire())(200)
+    assert.ok(Date.now() - t0 >= 190, `${Date.now() - t0} ms`)
+  })
+})

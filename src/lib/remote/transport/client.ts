@@ -13,7 +13,7 @@ import {type ErrorContext, isNotTlsError, networkError, statusError} from './err
 import type {OcitoolError} from '../../errors.js'
 import type {Readable} from 'node:stream'
 import {type BodyFactory, type HttpClient, type RawResponse, drain, failedUrl, readBody, retryAfterMs, waitAsked, webUrl} from './http.js'
-import {Pacer, throttleText} from './pacer.js'
+import {PACER_MAX, Pacer, throttleText} from './pacer.js'
 
 /** how long HTTP alone is given to answer before HTTPS is tried beside it (loopback: ~3 ms) */
 const HTTP_HEAD_START_MS = 100
@@ -26,6 +26,10 @@ export interface TransportOptions {
   insecure?: boolean
   /** shown once per distinct text: registry `Warning` headers */
   warn?: (message: string) => void
+  /** requests awaiting an answer at most (default PACER_MAX; fewer while the registry sheds load) */
+  maxInFlight?: number
+  /** requests started per second at most */
+  requestsPerSecond?: number
 }
 
 export interface RegistryRequest {
@@ -48,7 +52,7 @@ export interface RegistryRequest {
 export class RegistryTransport {
   readonly auth: Authenticator
   /** how many requests this registry gets at once (fewer while it sheds load) */
-  readonly pacer = new Pacer()
+  readonly pacer: Pacer
   private pinged?: Promise<string>
   private warned = new Set<string>()
 
@@ -62,6 +66,7 @@ export class RegistryTransport {
     private readonly opts: TransportOptions,
   ) {
     this.auth = new Authenticator({registry, keychain: opts.keychain, http: opts.http, insecure: opts.insecure})
+    this.pacer = new Pacer(opts.maxInFlight ?? PACER_MAX, Date.now, opts.requestsPerSecond)
   }
 
   /** base resolves `scheme://host` after the first ping. */

@@ -24,9 +24,14 @@ export class Pacer {
   private decreasedAt = 0
   private pausedUntil = 0
 
+  /** the earliest time the next request may start (requestsPerSecond) */
+  private nextStart = 0
+
   constructor(
     readonly max = PACER_MAX,
     private readonly now: () => number = Date.now,
+    /** a fixed ceiling on requests started per second (sync's per-registry `requests-per-second`) */
+    private readonly perSecond?: number,
   ) {
     this.window = max
   }
@@ -48,6 +53,10 @@ export class Pacer {
         await wait(pause, signals)
         continue
       }
+      if (this.perSecond && this.nextStart > this.now()) {
+        await wait(this.nextStart - this.now(), signals)
+        continue
+      }
       if (this.active < this.limit) break
       await new Promise<void>((resolve, reject) => {
         const live = signals.filter((s): s is AbortSignal => s !== undefined)
@@ -65,6 +74,7 @@ export class Pacer {
       })
     }
     this.active++
+    if (this.perSecond) this.nextStart = Math.max(this.now(), this.nextStart) + 1000 / this.perSecond
     const ticket = ++this.issued
     let done = false
     return (status: number) => {
