@@ -35,7 +35,7 @@ export interface PlanEntry<H> {
   /** the name as written in the tar */
   name: string
   kind: EntryKind
-  /** hard links: the target as written */
+  /** hard links and symlinks: the target as written */
   linkname?: string
   /** directories: what to write for them (they are written first, parents before children) */
   header?: H
@@ -113,6 +113,42 @@ function ancestorsOf(path: string): string[] {
 
 const keyOf = (s: {layer: number; ordinal: number}) => `${s.layer}:${s.ordinal}`
 
+const parentOf = (path: string) => path.slice(0, Math.max(0, path.lastIndexOf('/')))
+
+/** symlinks followed while resolving one path, at most (Linux's MAXSYMLINKS); more is a loop */
+const MAX_SYMLINK_HOPS = 40
+
+/**
+ * leavesRoot: does creating something in directory `dir` of the flattened filesystem, extracted
+ * by a tool that follows symlinks as the kernel does (GNU tar, Python's tarfile), reach outside
+ * the extraction root? `symlinks` are the filesystem's own (path → target). An absolute target,
+ * `..` above the root or a symlink loop says yes. containerd resolves such paths inside the root
+ * (fs.RootPath) and would not escape, but a tar read by other tools would: issue 12, item 5.
+ * A symlink that stays inside (`lib -> usr/lib`, then `lib/x`) is fine and is kept as written.
+ */
+export function leavesRoot(dir: string, symlinks: ReadonlyMap<string, string>): boolean {
+  let rest = dir === '' ? [] : dir.split('/')
+  const at: string[] = []
+  let hops = 0
+  while (rest.length > 0) {
+    const seg = rest[0]
+    rest = rest.slice(1)
+    if (seg === '' || seg === '.') continue
+    if (seg === '..') {
+      if (at.length === 0) return true
+      at.pop()
+      continue
+    }
+    at.push(seg)
+    const target = symlinks.get(at.join('/'))
+    if (target === undefined) continue
+    if (++hops > MAX_SYMLINK_HOPS || target.startsWith('/') || target === '') return true
+    at.pop()
+    rest = [...target.split('/'), ...rest]
+  }
+  return false
+}
+
 /** FlattenPlanner: call beginLayer/entry…/endLayer for each layer from the top down, then finish. */
 export class FlattenPlanner<H> {
   private readonly decided = new Map<string, Decision>()
@@ -125,12 +161,17 @@ export class FlattenPlanner<H> {
   private readonly linkTargets = new Map<string, Target | undefined>()
   /** links waiting for a lower layer: target path → link slot keys */
   private readonly pending = new Map<string, string[]>()
+  /** layer index → its name for messages */
+  private readonly whats = new Map<number, string>()
+  /** symlink slot key → its target as written */
+  private readonly symlinkTargets = new Map<string, string>()
   private cur?: LayerState<H>
 
   constructor(private readonly options: PlannerOptions = {}) {}
 
   beginLayer(index: number, what: string): void {
     if (this.cur) throw new Error(`flatten: layer ${this.cur.index} not ended`)
+    this.whats.set(index, what)
     this.cur = {index, what, entries: new Map(), seen: new Map(), whiteouts: new Set(), opaque: new Set(), pending: new Map()}
   }
 
@@ -157,6 +198,7 @@ export class FlattenPlanner<H> {
     const slot: Slot = {layer: cur.index, ordinal: e.ordinal, kind: e.kind}
     if (!this.hidden(path, e.kind)) {
       cur.entries.set(path, {slot, header: e.kind === 'directory' ? e.header : undefined})
+      if (e.kind === 'symlink') this.symlinkTargets.set(keyOf(slot), e.linkname ?? '')
       if (target !== undefined) {
         const t = cur.seen.get(target)
         if (t) this.linkTargets.set(keyOf(slot), t)
@@ -213,10 +255,17 @@ export class FlattenPlanner<H> {
     const directories: Array<{path: string; header: H}> = []
     const links: Target[] = []
     const gone = new Set<string>()
+    const symlinks = this.survivingSymlinks()
     for (const [path, d] of this.decided) {
       if (d === DELETED) continue
       if (this.underFile(path)) {
         this.warn(`${path}: its parent is not a directory in the same layer; left out`)
+        gone.add(path)
+        continue
+      }
+      // (a hard link to such a path finds it gone below and takes its bytes instead)
+      if (symlinks.size > 0 && leavesRoot(parentOf(path), symlinks)) {
+        this.unsafe(`entry ${JSON.stringify(path)} is under a symlink that leads outside the image root`, this.whats.get(d.layer) ?? 'layer')
         gone.add(path)
         continue
       }
@@ -305,12 +354,27 @@ export class FlattenPlanner<H> {
   private safe(name: string, what: string): string | undefined {
     const p = normalizeEntryPath(name)
     if (p !== undefined) return p
-    const message = `${this.cur?.what ?? 'layer'}: ${what} ${JSON.stringify(name)} is outside the image root`
+    this.unsafe(`${what} ${JSON.stringify(name)} is outside the image root`, this.cur?.what ?? 'layer')
+    return undefined
+  }
+
+  /** unsafe fails with UNSAFE_PATH, or (skip mode) warns that the entry is left out */
+  private unsafe(what: string, where: string): void {
+    const message = `${where}: ${what}`
     if (this.options.unsafePaths === 'skip') {
       this.warn(`${message}; left out`)
-      return undefined
+      return
     }
     throw new OcitoolError(message, {code: 'UNSAFE_PATH', suggestions: ['the layer is malformed or malicious; nothing was written outside the output']})
+  }
+
+  /** survivingSymlinks maps each symlink of the flattened filesystem to its target as written */
+  private survivingSymlinks(): Map<string, string> {
+    const out = new Map<string, string>()
+    for (const [path, d] of this.decided) {
+      if (d !== DELETED && d.kind === 'symlink') out.set(path, this.symlinkTargets.get(keyOf(d)) ?? '')
+    }
+    return out
   }
 
   private warn(message: string): void {

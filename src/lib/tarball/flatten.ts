@@ -13,7 +13,10 @@
  * Names are normalised (`./a`, `/a`, `a/` → `a`; `.` and `..` resolved); a name, or a hard
  * link's target, that climbs out of the root fails the export (code UNSAFE_PATH) or, with
  * `unsafePaths: 'skip'`, is warned about and left out. Symlink targets are data, kept as
- * written. Written headers keep mode (also 0), owners, times, device numbers and PAX records
+ * written; but an entry whose parent resolves, through the image's own symlinks, outside the
+ * root (`lnk -> /x` then `lnk/f`, `rel -> ../..` then `rel/f`) is the same attack on whoever
+ * extracts the tar, and is refused (or skipped) likewise. Inside-root links (`lib -> usr/lib`,
+ * `lib/x`) are written as they are, as crane does. Written headers keep mode (also 0), owners, times, device numbers and PAX records
  * (xattrs, sub-second times), not the input's path/size records.
  */
 import {Readable, type Writable} from 'node:stream'
