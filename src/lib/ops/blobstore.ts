@@ -18,17 +18,31 @@ import {drain} from '../remote/transport/http.js'
 import {repositoryScope} from '../remote/transport/scope.js'
 import type {TransferEvent} from '../transfer/engine.js'
 import {counter, pushFileBlob} from './attach.js'
-import {aliasDigests} from './alias.js'
+import {aliasBlobs, aliasDigests, setAlias} from './alias.js'
+import type {Platform} from '../oci/types.js'
 
 export interface BlobStoreOptions extends RemoteOptions {
   onEvent?: (e: TransferEvent) => void
+  /** for an @ALIAS that is a multi-platform index */
+  platform?: Platform
+  /** give the blob this alias too (push, mount) */
+  alias?: string
+  /** before each blob pulled, a line `DIGEST SIZE` (python-dxf's DXF_BLOB_INFO) */
+  blobInfo?: boolean
+}
+
+/** aliasArg returns NAME for an `@NAME` argument (a usage error otherwise), as dxf's push/mount take it. */
+export function aliasArg(arg: string | undefined): string | undefined {
+  if (arg === undefined) return undefined
+  if (!arg.startsWith('@') || arg.length < 2) throw new UsageError(`${arg}: an alias is given as @NAME`, {code: 'BAD_ALIAS'})
+  return arg.slice(1)
 }
 
 /** resolveBlobs turns `DIGEST` and `@ALIAS` arguments into digests. */
-export async function resolveBlobs(repo: RepositoryClient, items: string[]): Promise<string[]> {
+export async function resolveBlobs(repo: RepositoryClient, items: string[], platform?: Platform): Promise<string[]> {
   const out: string[] = []
   for (const it of items) {
-    if (it.startsWith('@')) out.push(...(await aliasDigests(repo, it.slice(1))))
+    if (it.startsWith('@')) out.push(...(await aliasDigests(repo, it.slice(1), platform)))
     else if (isDigest(it)) out.push(it)
     else throw new UsageError(`${it}: not a digest (sha256:…) or @ALIAS`, {code: 'BAD_DIGEST'})
   }
@@ -40,15 +54,19 @@ export function push(repoName: Repository, file: string, input: Readable, option
   return withSession(options, async (s) => {
     const repo = s.repository(repoName)
     const emit = options.onEvent ?? (() => {})
+    let r: {digest: string; size: number; uploaded: boolean}
     if (file !== '-') {
       let done = 0
-      const r = await pushFileBlob(repo, file, (n) => {
+      const pushed = await pushFileBlob(repo, file, (n) => {
         done += n
         emit({type: 'blob-bytes', digest: 'upload', bytes: n, done, size: done})
       })
-      return {...r, uploaded: done > 0}
+      r = {...pushed, uploaded: done > 0}
+    } else {
+      r = {...(await pushStream(repo, input, emit)), uploaded: true}
     }
-    return {...(await pushStream(repo, input, emit)), uploaded: true}
+    if (options.alias !== undefined) await setAlias(repo, options.alias, [r])
+    return r
   })
 }
 
@@ -99,7 +117,7 @@ async function pushStream(repo: RepositoryClient, input: Readable, emit: (e: Tra
 export function pull(repoName: Repository, items: string[], target: {out?: Writable; file?: string}, options: BlobStoreOptions = {}): Promise<string[]> {
   return withSession(options, async (s) => {
     const repo = s.repository(repoName)
-    const digests = await resolveBlobs(repo, items)
+    const digests = await resolveBlobs(repo, items, options.platform)
     const emit = options.onEvent ?? (() => {})
     const stage = target.file ? `${path.join(path.dirname(target.file), `.${path.basename(target.file)}.${process.pid}.tmp`)}` : undefined
     try {
@@ -107,6 +125,7 @@ export function pull(repoName: Repository, items: string[], target: {out?: Writa
       for (const [i, digest] of digests.entries()) {
         const size = await repo.headBlob(digest)
         if (size === undefined) throw new NotFoundError(`blob ${repo.name}@${digest}: not found`, {code: 'BLOB_UNKNOWN'})
+        if (options.blobInfo) await new Promise<void>((resolve, reject) => sink.write(`${digest} ${size}\n`, (e) => (e ? reject(e) : resolve())))
         const stream = await repo.blob(digest, size)
         let done = 0
         const count = counter((n) => {
@@ -125,33 +144,49 @@ export function pull(repoName: Repository, items: string[], target: {out?: Writa
   })
 }
 
-/** sizes returns each blob's size (NotFound for a missing one). */
-export function sizes(repoName: Repository, items: string[], options: RemoteOptions = {}): Promise<Array<{digest: string; size: number}>> {
+/**
+ * sizes returns one entry per argument: a blob's size, or for @ALIAS the sum of its blobs'
+ * (as python-dxf's blob-size prints them); NotFound for a missing blob.
+ */
+export function sizes(repoName: Repository, items: string[], options: BlobStoreOptions = {}): Promise<Array<{name: string; size: number; blobs: Array<{digest: string; size: number}>}>> {
   return withSession(options, async (s) => {
     const repo = s.repository(repoName)
-    const out: Array<{digest: string; size: number}> = []
-    for (const digest of await resolveBlobs(repo, items)) {
-      const size = await repo.headBlob(digest)
-      if (size === undefined) throw new NotFoundError(`blob ${repo.name}@${digest}: not found`, {code: 'BLOB_UNKNOWN'})
-      out.push({digest, size})
+    const out: Array<{name: string; size: number; blobs: Array<{digest: string; size: number}>}> = []
+    for (const it of items) {
+      const digests = it.startsWith('@') ? (await aliasBlobs(repo, it.slice(1), options.platform)).map((d) => d.digest) : await resolveBlobs(repo, [it])
+      const blobs: Array<{digest: string; size: number}> = []
+      for (const digest of digests) {
+        const size = await repo.headBlob(digest)
+        if (size === undefined) throw new NotFoundError(`blob ${repo.name}@${digest}: not found`, {code: 'BLOB_UNKNOWN'})
+        blobs.push({digest, size})
+      }
+      out.push({name: it, size: blobs.reduce((n, b) => n + b.size, 0), blobs})
     }
     return out
   })
 }
 
-/** mount links a blob from another repository of the same registry (no bytes move). */
-export function mount(repoName: Repository, from: Repository, digest: string, options: RemoteOptions = {}): Promise<void> {
+/** mount links a blob from another repository of the same registry (no bytes move); with options.alias, names it. */
+export function mount(repoName: Repository, from: Repository, digest: string, options: BlobStoreOptions = {}): Promise<void> {
   if (from.registry !== repoName.registry) throw new UsageError(`blob mount: ${from.name} is on another registry than ${repoName.name}`)
+  if (!isDigest(digest)) throw new UsageError(`${digest}: not a digest (sha256:…)`, {code: 'BAD_DIGEST'})
   return withSession(options, async (s) => {
     const repo = s.repository(repoName)
-    if (await repo.mountBlob(digest, from.repository)) return
-    if ((await repo.headBlob(digest)) !== undefined) return
-    throw new NotFoundError(`blob ${from.name}@${digest}: the registry would not mount it into ${repo.name}`, {code: 'MOUNT_FAILED'})
+    const mounted = (await repo.mountBlob(digest, from.repository)) || (await repo.headBlob(digest)) !== undefined
+    if (!mounted) throw new NotFoundError(`blob ${from.name}@${digest}: the registry would not mount it into ${repo.name}`, {code: 'MOUNT_FAILED'})
+    if (options.alias !== undefined) {
+      const size = await repo.headBlob(digest)
+      await setAlias(repo, options.alias, [{digest, size: size ?? 0}])
+    }
   })
 }
 
-/** remove deletes a blob from a repository. */
-export function remove(repoName: Repository, digest: string, options: RemoteOptions = {}): Promise<void> {
-  if (!isDigest(digest)) throw new UsageError(`${digest}: not a digest (sha256:…)`, {code: 'BAD_DIGEST'})
-  return withSession(options, (s) => s.repository(repoName).deleteBlob(digest))
+/** remove deletes blobs (digests, or every blob an @ALIAS names; the alias itself stays) and returns their digests. */
+export function remove(repoName: Repository, items: string[], options: BlobStoreOptions = {}): Promise<string[]> {
+  return withSession(options, async (s) => {
+    const repo = s.repository(repoName)
+    const digests = await resolveBlobs(repo, items, options.platform)
+    for (const d of digests) await repo.deleteBlob(d)
+    return digests
+  })
 }
