@@ -32,6 +32,7 @@ Several pairs (SRC DST SRC DST...), or "-" with one "SRC DST" pair per line on s
     ...flags.transferPlatformFlags,
     'allow-nondistributable-artifacts': Flags.boolean({description: 'copy foreign (non-distributable) layers too'}),
     'chunk-size': Flags.integer({description: 'upload blobs in PATCH chunks of this many bytes', min: 1}),
+    'annotate-ref': Flags.boolean({description: 'oci: and oci-archive: destinations: name each image by its full reference (registry/repo:tag), so podman load and ctr import name it'}),
     referrers: Flags.boolean({description: "copy each manifest's referrers too (signatures, SBOMs), recursively; registries only"}),
     progress: flags.progress,
     'src-creds': Flags.string({description: 'credentials for the source registry only (USERNAME:PASSWORD)', helpGroup: 'REGISTRY', helpValue: 'USER:PASS'}),
@@ -51,6 +52,7 @@ Several pairs (SRC DST SRC DST...), or "-" with one "SRC DST" pair per line on s
       allowNondistributable: f['allow-nondistributable-artifacts'],
       chunkSize: f['chunk-size'],
       referrers: f.referrers,
+      annotateRef: f['annotate-ref'] ? ('full' as const) : undefined,
     }
     const sideFlags = f['src-creds'] ?? f['dest-creds'] ?? f['src-authfile'] ?? f['dest-authfile']
     if (positional.length > 2 || positional[0] === '-') {

@@ -144,12 +144,15 @@ function namesAt(dst: Location, src: Location | undefined, root: Root, options: 
       return dst.ref.digest || options.byDigest ? [] : [dst.ref.tag ?? 'latest']
     case 'docker-archive':
       if (dst.ref) return [dst.ref]
+      // --all-tags: every tag keeps its own name
+      if (srcRef && options.allTags) return root.names.map((tag) => `${srcRef.name}:${tag}`)
       if (srcRef) return [srcRef.digest && !srcRef.tag ? `${srcRef.name}:i-was-a-digest` : `${srcRef.name}:${srcRef.tag ?? 'latest'}`]
       // RepoTags are full references: a bare tag (from an OCI layout) names no repository
       return root.names.filter((n) => n.includes('/') || n.includes(':'))
     case 'oci':
     case 'oci-archive':
       if (dst.tag) return [dst.tag]
+      if (srcRef && options.allTags) return options.annotateRef === 'full' ? root.names.map((tag) => `${srcRef.name}:${tag}`) : root.names
       if (srcRef && options.annotateRef === 'full') return [srcRef.toString()]
       if (srcRef) return srcRef.tag && !srcRef.digest ? [srcRef.tag] : []
       return root.names

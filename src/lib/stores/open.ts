@@ -54,7 +54,8 @@ export async function openSink(loc: Location, session: Session, options: SinkOpt
     }
     case 'oci-archive': {
       const {OciArchiveSink} = await import('../tarball/index.js')
-      return new OciArchiveSink(loc.path)
+      // a REF written in the name (`oci-archive:FILE:localhost/app:1`) is kept whole
+      return new OciArchiveSink(loc.path, {annotateRef: loc.tag !== undefined ? 'full' : options.annotateRef})
     }
   }
 }
