@@ -50,6 +50,11 @@ describe('store names (issue 16)', () => {
     const s = await skopeo(['inspect', '--raw', `oci:${join(tmp.path, 'lay')}:myapp:1`])
     assert.equal(s.code, 0, s.stderr)
     assert.equal(sha256(s.stdoutBytes), img.manifestDigest)
+    // an oci-archive keeps the whole REF too
+    const arch = await runCli(['copy', `${reg.host}/names/app:v1`, 'oci-archive:a.tar:localhost/app:1'], {cwd: tmp.path})
+    assert.equal(arch.code, 0, arch.stderr)
+    const archIndex = JSON.parse((await run('tar', ['-xOf', join(tmp.path, 'a.tar'), 'index.json'])).stdout)
+    assert.equal(archIndex.manifests[0].annotations['org.opencontainers.image.ref.name'], 'localhost/app:1')
     // a colon in the path is written \:
     const c = await runCli(['copy', `${reg.host}/names/app:v1`, 'oci:my\\:dir:2'], {cwd: tmp.path})
     assert.equal(c.code, 0, c.stderr)
@@ -201,5 +206,55 @@ describe('store names (issue 16)', () => {
     assert.equal(await rawDigest(reg, 'names/app:v1-docker'), img.manifestDigest)
     const v = await runCli(['validate', ref])
     assert.equal(v.code, 0, v.stderr)
+  })
+
+  describe('copy -a into local stores, --annotate-ref for podman load', () => {
+    let v2: PushedFixture
+    before(async () => {
+      v2 = await pushFixture(reg, 'names/tags:v2', 'oci', 'names-tags-v2')
+      for (const t of ['v1', 'v1b']) {
+        const s = await skopeo(['copy', '--quiet', '--tls-verify=false', '--preserve-digests', `docker://${reg.host}/names/app:v1`, `docker://${reg.host}/names/tags:${t}`])
+        assert.equal(s.code, 0, s.stderr)
+      }
+    })
+
+    it('copy -a keeps every tag\'s name in oci:, oci-archive: and docker-archive:', async () => {
+      const want = {v1: img.manifestDigest, v1b: img.manifestDigest, v2: v2.manifestDigest}
+      const lay = join(tmp.path, 'all-tags')
+      const o = await runCli(['copy', '-a', `${reg.host}/names/tags`, `oci:${lay}`])
+      assert.equal(o.code, 0, o.stderr)
+      const index = JSON.parse(await readFile(join(lay, 'index.json'), 'utf8'))
+      const names = Object.fromEntries(index.manifests.map((d: {digest: string; annotations: Record<string, string>}) => [d.annotations['org.opencontainers.image.ref.name'], d.digest]))
+      assert.deepEqual(names, want)
+      const arch = join(tmp.path, 'all-tags-oci.tar')
+      assert.equal((await runCli(['copy', '-a', `${reg.host}/names/tags`, `oci-archive:${arch}`])).code, 0)
+      const dock = join(tmp.path, 'all-tags-docker.tar')
+      const d = await runCli(['copy', '-a', `${reg.host}/names/tags`, `docker-archive:${dock}`])
+      assert.equal(d.code, 0, d.stderr)
+      for (const [tag, digest] of Object.entries(want)) {
+        const s = await skopeo(['inspect', '--raw', `oci-archive:${arch}:${tag}`])
+        assert.equal(s.code, 0, s.stderr)
+        assert.equal(sha256(s.stdoutBytes), digest)
+        const c = await skopeo(['inspect', '--config', '--raw', `docker-archive:${dock}:${reg.host}/names/tags:${tag}`])
+        assert.equal(c.code, 0, c.stderr)
+        assert.equal(sha256(c.stdoutBytes), digest === img.manifestDigest ? img.images[0].configDigest : v2.images[0].configDigest)
+      }
+    })
+
+    it('copy --annotate-ref to an oci-archive: podman load names the image by its reference', {skip: podmanMissing}, async () => {
+      const file = join(tmp.path, 'annotated.tar')
+      const c = await runCli(['copy', `${reg.host}/names/tags:v2`, `oci-archive:${file}`, '--annotate-ref'])
+      assert.equal(c.code, 0, c.stderr)
+      const index = JSON.parse((await run('tar', ['-xOf', file, 'index.json'])).stdout)
+      assert.equal(index.manifests[0].annotations['org.opencontainers.image.ref.name'], `${reg.host}/names/tags:v2`)
+      const podman = await startPodman()
+      try {
+        await podman(['load', '-q', '-i', file])
+        const images = (await podman(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'])).stdout
+        assert.match(images, new RegExp(`^${reg.host}/names/tags:v2 ${v2.images[0].configDigest.slice(7, 19)}`, 'm'))
+      } finally {
+        await podman.storage.remove()
+      }
+    })
   })
 })
