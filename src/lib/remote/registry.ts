@@ -7,7 +7,7 @@ import {IntegrityError, RegistryError} from '../errors.js'
 import {verify} from '../io/verify.js'
 import {MANIFEST_ACCEPT} from '../oci/media-types.js'
 import {MAX_MANIFEST_BYTES, parseManifest} from '../oci/manifest.js'
-import {digestOf} from '../oci/digest.js'
+import {digestOf, isDigestAlgorithm} from '../oci/digest.js'
 import type {Descriptor} from '../oci/types.js'
 import type {RegistryTransport} from './transport/client.js'
 import {type BodyFactory, drain, readBody, webUrl} from './transport/http.js'
@@ -63,7 +63,9 @@ export class RepositoryClient {
     const bytes = await readBody(res.body, MAX_MANIFEST_BYTES, `manifest ${this.subject(reference)}`)
     const header = headerValue(res.headers['docker-content-digest'])
     const byDigest = /^[a-z0-9]+:[a-f0-9]+$/.test(reference) ? reference : undefined
-    const algorithm = (byDigest ?? header ?? 'sha256').split(':')[0]
+    // the header's algorithm when it is one we know; an empty or unknown one is not checked
+    const headerAlgorithm = header?.split(':')[0]
+    const algorithm = byDigest?.split(':')[0] ?? (headerAlgorithm && isDigestAlgorithm(headerAlgorithm) ? headerAlgorithm : 'sha256')
     const digest = digestOf(bytes, algorithm)
     if (byDigest && digest !== byDigest) {
       throw new IntegrityError(`manifest ${this.subject(reference)}: the registry sent bytes that hash to ${digest}`, {code: 'DIGEST_MISMATCH'})
