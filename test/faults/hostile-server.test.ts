@@ -165,8 +165,10 @@ function hostileRegistry(g: Gen, content: Content, hostility: number, self: () =
       const chunk = Buffer.alloc(64 * 1024, 0x61)
       let sent = 0
       const pump = () => {
-        // endless for any reader that keeps reading; bounded here so a stuck test cannot fill memory
-        while (!socket.destroyed && sent < 512 * 1024 * 1024) {
+        // endless for every reader with a bound (a manifest's 4 MiB, a list's 16 MiB, a blob's
+        // known size); 64 MiB here so that `blob` of a digest whose size nobody told, which
+        // streams to stdout until the body ends (as cat and crane do), still ends in its bound
+        while (!socket.destroyed && sent < 64 * 1024 * 1024) {
           sent += chunk.length
           if (!socket.write(chunk)) return void socket.once('drain', pump)
         }
