@@ -193,4 +193,30 @@ describe('rebase', () => {
       assert.notEqual(probe.code, 0, `${tag} not pushed`)
     }
   })
+
+  it('recognises the old base by diff_ids when its gzip bytes differ (the same base compressed by another gzip) (issue 16)', async () => {
+    // the same layer tar compressed by another gzip (as docker save + push, or podman, do)
+    const raw1 = await makeLayerTar('rb-L1')
+    const gz = gzipSync(raw1, {level: 1})
+    await push(reg, 'base/resaved:v1', image([{gz, diffId: sha256(raw1), digest: sha256(gz)}], {history: base1History, docker: true}))
+    const resaved = await raw(reg, 'base/resaved:v1')
+    assert.notEqual(resaved.doc.layers[0].digest, L1.digest, 'other gzip bytes')
+    assert.deepEqual((await configOf(reg, 'base/resaved:v1')).rootfs.diff_ids, [L1.diffId], 'same diff_ids')
+    const r = await runCli(['rebase', `${reg.host}/app/x:v1`, '--old-base', `${reg.host}/base/resaved:v1`, '--new-base', `${reg.host}/base/two:v1`, '-t', `${reg.host}/app/x:resaved`])
+    assert.equal(r.code, 0, r.stderr)
+    const got = await raw(reg, 'app/x:resaved')
+    assert.deepEqual(got.doc.layers.map((l: Json) => l.digest), [M1.digest, M2.digest, A1.digest])
+    assert.deepEqual((await configOf(reg, 'app/x:resaved')).rootfs.diff_ids, [M1.diffId, M2.diffId, A1.diffId])
+    const other = await runCli(['rebase', `${reg.host}/app/x:v1`, '--old-base', `${reg.host}/base/two:v1`, '--new-base', `${reg.host}/base/one:v1`, '-t', `${reg.host}/app/x:never`])
+    assert.equal(other.code, 2, other.stderr)
+    assert.match(other.stderr, /is not based on/)
+  })
+
+  it('a base annotation naming local container storage (localhost/base:1, as buildah writes) says so (issue 16)', async () => {
+    const annotated = image([L1, A1], {history: [...base1History, ...appHistory], annotations: {'org.opencontainers.image.base.name': 'localhost/base:1', 'org.opencontainers.image.base.digest': base1.digest}})
+    await push(reg, 'app/local:v1', annotated)
+    const r = await runCli(['rebase', `${reg.host}/app/local:v1`, '-t', `${reg.host}/app/local:rebased`])
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /^Error: .*localhost\/base:1 names an image in local container storage \(podman\/buildah\), not in a registry/)
+  })
 })

@@ -109,7 +109,7 @@ export async function rebase(src: Location, dst: Location, options: RebaseOption
 }
 
 /**
- * splice replaces the old base's layers (a prefix of the image's) by the new base's, in the
+ * splice replaces the old base's layers (a prefix of the image's, by digest or by diff_id) by the new base's, in the
  * manifest, in rootfs.diff_ids and in the history. Layer descriptors of the new base take the
  * image's media-type family (the bytes of a Docker and an OCI gzip layer are the same).
  */
@@ -119,7 +119,12 @@ export function splice(what: string, manifest: Json, config: Json, oldBase: Pick
   if (oldN > layers.length) {
     throw new UsageError(`${what}: is not based on ${oldBase.what} (the old base has ${oldN} layers, the image ${layers.length})`, {code: 'NOT_BASED_ON'})
   }
-  const at = oldBase.layers.findIndex((l, i) => l.digest !== layers[i].digest)
+  // a layer is the base's when the compressed bytes are the same, or the uncompressed ones: a
+  // base saved with `docker save` and pushed again has other gzip bytes but the same diff_ids
+  const imageDiffIds = ((config.rootfs as Json)?.diff_ids as string[] | undefined) ?? []
+  const oldDiffIds = ((oldBase.config.rootfs as Json)?.diff_ids as string[] | undefined) ?? []
+  const same = (l: Descriptor, i: number) => l.digest === layers[i].digest || (oldDiffIds[i] !== undefined && oldDiffIds[i] === imageDiffIds[i])
+  const at = oldBase.layers.findIndex((l, i) => !same(l, i))
   if (at >= 0) {
     throw new UsageError(`${what}: is not based on ${oldBase.what} (layer ${at + 1} is ${layers[at].digest}, the old base's ${oldBase.layers[at].digest})`, {code: 'NOT_BASED_ON'})
   }
@@ -172,6 +177,10 @@ function basesFromAnnotations(what: string, annotations: Record<string, string> 
   }
   const loc = parseLocation(name)
   if (loc.kind !== 'registry') return {oldBase: loc, newBase: loc}
+  // buildah and podman name images in their local storage `localhost/NAME`: no registry serves it
+  if (loc.ref.registry === 'localhost') {
+    throw new UsageError(`${what}: its ${BASE_NAME} ${name} names an image in local container storage (podman/buildah), not in a registry; push the base and name both with --old-base and --new-base`, {code: 'NO_BASE'})
+  }
   if (loc.ref.digest && !loc.ref.tag) throw new UsageError(`${what}: its ${BASE_NAME} ${name} pins a digest, so it cannot have moved; name the new base with --old-base and --new-base`, {code: 'NO_BASE'})
   return {oldBase: {kind: 'registry', ref: parseReference(loc.ref.name).withDigest(digest)}, newBase: {kind: 'registry', ref: loc.ref.digest ? loc.ref.withTag(loc.ref.tag!) : loc.ref}}
 }
