@@ -19,7 +19,9 @@ export function ensurePackages(commands) {
   const missing = [...new Set(Object.entries(commands).filter(([cmd]) => !have(cmd)).map(([, pkg]) => pkg))]
   if (missing.length === 0) return
   if (process.getuid?.() !== 0 || !have('apt-get')) {
-    throw new Error(`these Debian packages are needed: ${missing.join(' ')} (apt-get install them as root)`)
+    const names = Object.entries(commands).filter(([cmd]) => !have(cmd)).map(([cmd, pkg]) => (cmd === pkg ? cmd : `${cmd} (package ${pkg})`))
+    const how = have('apt-get') ? `sudo apt-get install ${missing.join(' ')}, or run this as root to have them installed` : `on Debian or Ubuntu: apt-get install ${missing.join(' ')}; elsewhere, put these commands on PATH from your system's packages`
+    throw new Error(`missing commands: ${names.join(', ')} (${how})`)
   }
   console.error(`installing Debian packages: ${missing.join(' ')}`)
   const env = {...process.env, DEBIAN_FRONTEND: 'noninteractive'}

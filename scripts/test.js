@@ -12,7 +12,7 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 try {
   ensurePackages(TEST_PACKAGES)
 } catch (e) {
-  console.error(e.message)
+  console.error(`npm test runs against real tools: ${e.message}`)
   process.exit(1)
 }
 
