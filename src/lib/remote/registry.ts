@@ -223,7 +223,13 @@ export class RepositoryClient {
   async blobStream(digest: string, size?: number, resumes = 5): Promise<{stream: Readable; size?: number}> {
     const context = {subject: `${this.name}@${digest}`, what: 'blob'}
     const first = await this.transport.request({method: 'GET', path: `/v2/${this.repository}/blobs/${digest}`, scopes: this.pull(), expect: [200], context})
-    const length = Number(headerValue(first.headers['content-length']))
+    const length = Number(headerValue(first.headers['content-length']) ?? NaN)
+    // the registry's own length says the blob is not the size its descriptor says: no download
+    // (or resuming one) can fix that, it is a wrong descriptor or a wrong blob (issue 12, item 8)
+    if (size !== undefined && Number.isFinite(length) && length !== size) {
+      first.body.destroy()
+      throw sizeMismatch(this.name, digest, size, length)
+    }
     const total = size ?? (Number.isFinite(length) ? length : undefined)
     if (total === undefined) return {stream: first.body}
     // one Readable fed by the current response: pieces go on as they come, and the response
@@ -269,7 +275,12 @@ export class RepositoryClient {
           context,
         })
         .then((res) => {
-          const range = /^bytes (\d+)-/.exec(headerValue(res.headers['content-range']) ?? '')
+          const range = /^bytes (\d+)-\d+\/(\d+|\*)/.exec(headerValue(res.headers['content-range']) ?? '')
+          if (range && range[2] !== '*' && Number(range[2]) !== total) {
+            res.body.destroy()
+            out.destroy(sizeMismatch(this.name, digest, total, Number(range[2])))
+            return
+          }
           if (!range || Number(range[1]) !== received) {
             res.body.destroy()
             out.destroy(new RegistryError(`blob ${this.name}@${digest}: the registry cannot resume the download at byte ${received}`, {code: 'NO_RANGE'}))
@@ -437,6 +448,11 @@ export function nextLink(link: string | undefined): string | undefined {
     if (m && /;\s*rel="?next"?/i.test(m[2])) return m[1]
   }
   return undefined
+}
+
+/** sizeMismatch: a blob whose length is not its descriptor's (exit 6) */
+function sizeMismatch(name: string, digest: string, expected: number, got: number): IntegrityError {
+  return new IntegrityError(`blob ${name}@${digest}: expected ${expected} bytes, the registry has ${got}`, {code: 'SIZE_MISMATCH'})
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {
