@@ -67,8 +67,6 @@ describe('tag delete, manifest put, ratelimit', () => {
       [['tag', 'delete', `${reg.host}/app/img:nope`], 3, /tag .*:nope: not found/],
       [['tag', 'delete', `${reg.host}/app/img@${img.manifestDigest}`], 2, /name a tag/],
       [['tag', 'delete', `${reg.host}/app/img`], 2, /name a tag/],
-      [['tag', 'delete'], 2, /Missing 1 required arg/i],
-      [['tag', 'delete', 'UPPER/case:x'], 2, /Error: /],
     ]
     for (const [args, code, msg] of cases) {
       const r = await runCli(args)
@@ -109,7 +107,6 @@ describe('tag delete, manifest put, ratelimit', () => {
       [['manifest', 'put', `${reg.host}/app/img:x`, '-'], '{"a":1}', 2, /media type/],
       [['manifest', 'put', `${reg.host}/app/img:x`, path.join(work.path, 'none.json')], undefined, 3, /no such file/],
       [['manifest', 'put', `${reg.host}/app/img@sha256:${'1'.repeat(64)}`, '-'], img.manifestBytes, 6, /hash to/],
-      [['manifest', 'put', `${reg.host}/app/img:x`, '-', '--media-type', 'nonsense'], img.manifestBytes, 2, /not a media type/],
       [['manifest', 'put', `${reg.host}/app/img:x`, '-'], missingBlob, 5, /Error: /],
     ]
     for (const [args, input, code, msg] of cases) {
@@ -142,6 +139,5 @@ describe('tag delete, manifest put, ratelimit', () => {
     }
     const missing = await runCli(['ratelimit', `${reg.host}/app/nope:v1`])
     assert.equal(missing.code, 3, missing.stderr)
-    assert.equal((await runCli(['ratelimit', 'Bad Ref'])).code, 2)
   })
 })
