@@ -5,7 +5,9 @@ import {UsageError} from '../lib/errors.js'
 import {parseShard, shardFromEnv} from '../lib/sync/shard.js'
 import type {SyncReport} from '../lib/sync/report.js'
 import {type SyncSpec} from '../lib/sync/spec.js'
-import {type SyncEvent, sync} from '../lib/sync/run.js'
+import {sync} from '../lib/sync/run.js'
+import {syncProgress} from '../lib/cli/sync-progress.js'
+import type {ProgressMode} from '../lib/cli/progress.js'
 import {Journal} from '../lib/sync/journal.js'
 import {loadConfig} from '../lib/sync/config.js'
 import {renderReport} from '../lib/cli/sync-output.js'
@@ -63,11 +65,12 @@ Images the destination has already (same digest under the tag: one manifest HEAD
     const shard = f.shard ? parseShard(f.shard) : shardFromEnv(process.env)
     const journal = Journal.open(f.state)
     const chunkSize = f['chunk-size'] ?? (f.state ? 8 * 1024 * 1024 : undefined)
-    let report: SyncReport
+    const progress = await syncProgress((this.jsonEnabled() ? 'none' : f.progress) as ProgressMode, f['dry-run'] ? 'planning' : 'syncing')
+    let report: SyncReport | undefined
     try {
-      report = await this.withProgress(f.progress, f['dry-run'] ? 'planning' : 'syncing', (onEvent) =>
-        sync(specs, {...this.remoteOptions(), registries: config?.registries, jobs: f.jobs, imageJobs: f['image-jobs'], dryRun: f['dry-run'], shard, chunkSize, journal: f.state ? journal : undefined, sessions: journal, onEvent: onEvent as (e: SyncEvent) => void}))
+      report = await sync(specs, {...this.remoteOptions(), registries: config?.registries, jobs: f.jobs, imageJobs: f['image-jobs'], dryRun: f['dry-run'], shard, chunkSize, journal: f.state ? journal : undefined, sessions: journal, onEvent: progress.onEvent})
     } finally {
+      progress.stop(report?.ok ?? false)
       journal.close()
     }
     if (!this.jsonEnabled()) this.log(renderReport(report))

@@ -193,4 +193,16 @@ describe('sync', () => {
       await dir.remove()
     }
   })
+
+  it('--progress json: the plan, each image started and done, then done', async () => {
+    const r = await runCli(['sync', `${a.host}/team/web`, `${b.host}/prog/web`, '--progress', 'json'])
+    assert.equal(r.code, 0, r.stderr)
+    const events = r.stderr.trim().split('\n').map((l) => JSON.parse(l))
+    assert.deepEqual(events[0].event, 'sync-plan')
+    assert.deepEqual({images: events[0].images, copy: events[0].copy}, {images: 2, copy: 2})
+    assert.deepEqual(events.filter((e) => e.event === 'image-done').map((e) => `${e.tag}=${e.status}`).sort(), ['v1=copied', 'v2=copied'])
+    const done = events.at(-1)
+    assert.deepEqual({event: done.event, ok: done.ok, copied: done.copied}, {event: 'done', ok: true, copied: 2})
+    assert.match(r.stdout, /^2 copied, 0 current, 0 failed in 1 repositories/m)
+  })
 })
