@@ -27,11 +27,22 @@ Several images (or "-": one per line on stdin) are resolved concurrently on one 
     'full-ref': flags.fullRef,
     tarball: Flags.string({description: 'compute the digest of a local image: a docker tarball, - (stdin), or a store name (docker-archive:FILE:REF, …)', exclusive: ['image']}),
     'output-digest': Flags.string({description: 'also write the digest to this file'}),
+    config: Flags.string({description: "containerregistry's digester: the config file of an image given as loose files (with --layer, --digest, --manifest, --oci; --tarball is then the base)", exclusive: ['image']}),
+    layer: Flags.string({description: 'a layer file, base first (repeatable)', multiple: true, multipleNonGreedy: true, dependsOn: ['config']}),
+    digest: Flags.string({description: "a file holding a --layer's digest, in --layer order (checked; repeatable)", multiple: true, multipleNonGreedy: true, dependsOn: ['layer']}),
+    manifest: Flags.string({description: 'the manifest file of the loose files', dependsOn: ['config']}),
+    oci: Flags.boolean({description: 'with --config: OCI media types', dependsOn: ['config']}),
   }
 
   async run(): Promise<ops.DigestResult | undefined> {
     const {args, positional, flags} = await this.parseCommand(Digest)
     if (isBatch(positional)) return this.batch(positional, flags)
+    if (flags.config !== undefined) {
+      const result = await ops.looseDigest({config: flags.config, layers: flags.layer ?? [], digests: flags.digest, manifest: flags.manifest, oci: flags.oci, base: flags.tarball})
+      if (flags['output-digest']) await writeFile(flags['output-digest'], result.digest)
+      this.log(result.digest)
+      return result
+    }
     if (!args.image && !flags.tarball) throw new UsageError('digest needs an IMAGE or --tarball FILE')
     const loc = flags.tarball !== undefined ? fileLocation(flags.tarball) : parseLocation(args.image!)
     const options = {...this.remoteOptions(), platform: flags.platform}

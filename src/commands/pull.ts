@@ -3,6 +3,8 @@ import {OcitoolCommand} from '../lib/cli/command.js'
 import * as flags from '../lib/cli/flags.js'
 import {UsageError} from '../lib/errors.js'
 import * as ops from '../lib/ops/copy.js'
+import * as fast from '../lib/ops/fast-layout.js'
+import {parseReference} from '../lib/name/reference.js'
 import {type Location, parseLocation} from '../lib/stores/location.js'
 
 export default class Pull extends OcitoolCommand {
@@ -25,11 +27,22 @@ A docker tarball holds single images: an index is resolved to --platform (linux/
     ...flags.transferPlatformFlags,
     'allow-nondistributable-artifacts': Flags.boolean({allowNo: true, description: 'copy foreign (non-distributable) layers too (tarball formats: by default those the registry serves, as crane and docker save include them)'}),
     progress: flags.progress,
+    name: Flags.string({description: "containerregistry's puller: the image to pull (with --directory)", dependsOn: ['directory']}),
+    directory: Flags.string({description: "containerregistry's puller: write its \"fast\" directory (config.json, digest, manifest.json, NNN.tar.gz, NNN.sha256)", dependsOn: ['name']}),
+    'client-config-dir': Flags.string({description: 'the directory of the Docker config.json to read credentials from (instead of DOCKER_CONFIG)'}),
   }
 
-  async run(): Promise<ops.CopyResult> {
+  async run(): Promise<ops.CopyResult | fast.FastLayoutResult> {
     const {argv, flags: f} = await this.parseCommand(Pull)
+    if (f['client-config-dir']) process.env.DOCKER_CONFIG = f['client-config-dir']
     const positional = argv as string[]
+    if (f.name !== undefined) {
+      if (positional.length > 0) throw new UsageError('pull --name IMAGE --directory DIR takes no other arguments')
+      const platforms = flags.platformsFrom(f)
+      const r = await fast.pullFast(parseReference(f.name), f.directory!, {...this.remoteOptions(), platform: Array.isArray(platforms) ? platforms[0] : undefined})
+      this.log(`${parseReference(f.name).context()}@${r.digest}`)
+      return r
+    }
     if (positional.length < 2) throw new UsageError('pull needs at least one IMAGE and the output PATH')
     const path = positional.at(-1)!
     const images = positional.slice(0, -1).map((s) => parseLocation(s))

@@ -26,6 +26,10 @@ For build systems (containerregistry's pusher): --config FILE --layer FILE... [-
     layer: Flags.string({description: 'layer file (tar, tar.gz or tar.zst), base first; repeatable', multiple: true, multipleNonGreedy: true, dependsOn: ['config']}),
     manifest: Flags.string({description: 'the manifest of the loose files, pushed as it is', dependsOn: ['config']}),
     oci: Flags.boolean({description: 'with --config: OCI media types instead of Docker schema 2'}),
+    digest: Flags.string({description: "containerregistry's pusher: a file holding a --layer's digest, in --layer order (checked); repeatable", multiple: true, multipleNonGreedy: true, dependsOn: ['layer']}),
+    tarball: Flags.string({description: "containerregistry's pusher: a docker tarball; alone it is PATH, with --config its layers are the base"}),
+    name: Flags.string({description: "containerregistry's pusher: the IMAGE to push to"}),
+    'client-config-dir': Flags.string({description: 'the directory of the Docker config.json to read credentials from (instead of DOCKER_CONFIG)'}),
     'stamp-info-file': Flags.string({description: 'Bazel stamp file: "KEY value" lines substituted for {KEY} in IMAGE; repeatable', multiple: true, multipleNonGreedy: true}),
     jobs: flags.jobs,
     'chunk-size': Flags.integer({description: 'upload blobs in PATCH chunks of this many bytes', min: 1}),
@@ -34,12 +38,14 @@ For build systems (containerregistry's pusher): --config FILE --layer FILE... [-
 
   async run(): Promise<ops_result> {
     const {argv, flags: f} = await this.parseCommand(Push)
-    const positional = argv as string[]
+    if (f['client-config-dir']) process.env.DOCKER_CONFIG = f['client-config-dir']
+    // containerregistry's pusher names the image with --name and the base tarball with --tarball
+    const positional = [...(f.tarball !== undefined && f.config === undefined ? [f.tarball] : []), ...(argv as string[]), ...(f.name !== undefined ? [f.name] : [])]
     const loose = f.config !== undefined
     if (positional.length !== (loose ? 1 : 2)) throw new UsageError(loose ? 'push --config … needs exactly one IMAGE' : 'push needs PATH and IMAGE')
     const image = await ops.stamp(positional.at(-1)!, f['stamp-info-file'] ?? [])
     const dst = parseReference(image)
-    const input = loose ? {config: f.config!, layers: f.layer ?? [], manifest: f.manifest, oci: f.oci} : positional[0]
+    const input = loose ? {config: f.config!, layers: f.layer ?? [], manifest: f.manifest, oci: f.oci, digests: f.digest, base: f.tarball} : positional[0]
     const result = await this.withProgress(f.progress, 'pushing', (onEvent) =>
       ops.push(input, dst, {...this.remoteOptions(), index: f.index, jobs: f.jobs, chunkSize: f['chunk-size'], onEvent}))
     const refs = result.images.map((im) => im.reference)

@@ -2,6 +2,7 @@
  * digest: the digest of the manifest a reference names. HEAD first (no body moves), GET when
  * the registry's HEAD gives no Docker-Content-Digest; with `platform`, the matching child.
  */
+import {LooseFilesSource, type LooseImageFiles} from '../stores/loose.js'
 import type {Reference} from '../name/reference.js'
 import type {Platform} from '../oci/types.js'
 import {type RemoteOptions, withSession} from '../remote/session.js'
@@ -55,4 +56,15 @@ export function localDigest(loc: Location, options: RemoteOptions & {platform?: 
       await source.close()
     }
   })
+}
+
+/** looseDigest is the manifest digest of an image given as loose build files (containerregistry's digester). */
+export async function looseDigest(files: LooseImageFiles): Promise<DigestResult> {
+  const source = new LooseFilesSource(files)
+  try {
+    const [m] = await source.roots()
+    return {digest: m.digest, mediaType: m.mediaType, size: m.bytes.length, fullRef: `${source.description}@${m.digest}`}
+  } finally {
+    await source.close()
+  }
 }

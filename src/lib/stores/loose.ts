@@ -9,7 +9,7 @@ import {open, readFile, stat} from 'node:fs/promises'
 import {basename} from 'node:path'
 import {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
-import {NotFoundError, UsageError} from '../errors.js'
+import {IntegrityError, NotFoundError, UsageError} from '../errors.js'
 import {createDigester, digestOf} from '../oci/digest.js'
 import {MediaType} from '../oci/media-types.js'
 import {parseManifest} from '../oci/manifest.js'
@@ -23,6 +23,10 @@ export interface LooseImageFiles {
   manifest?: string
   /** OCI media types instead of Docker schema 2 */
   oci?: boolean
+  /** containerregistry's --digest: files holding each --layer's digest (hex, or sha256:hex), checked */
+  digests?: string[]
+  /** containerregistry's --tarball with --config: a docker tarball whose layers come first (the base) */
+  base?: string
 }
 
 interface LayerFile {
@@ -34,6 +38,7 @@ interface LayerFile {
 
 export class LooseFilesSource implements Source {
   readonly description: string
+  private baseSource?: Source
   private built?: Promise<{root: Root; config: {desc: Descriptor; bytes: Buffer}; layers: LayerFile[]}>
 
   constructor(private readonly files: LooseImageFiles) {
@@ -46,14 +51,30 @@ export class LooseFilesSource implements Source {
       const configBytes = await readCapped(this.files.config, 64 * 1024 * 1024)
       const config = {bytes: configBytes, desc: {mediaType: oci ? MediaType.ociConfig : MediaType.dockerConfig, size: configBytes.length, digest: digestOf(configBytes)}}
       const layers: LayerFile[] = []
-      for (const path of this.files.layers) layers.push(await describeLayer(path, oci))
+      const digests = this.files.digests ?? []
+      if (digests.length > 0 && digests.length !== this.files.layers.length) throw new UsageError(`--digest and --layer must come in pairs (${digests.length} --digest, ${this.files.layers.length} --layer)`)
+      for (const [i, path] of this.files.layers.entries()) {
+        const layer = await describeLayer(path, oci)
+        if (digests[i] !== undefined) await checkDigestFile(digests[i], layer.desc.digest, path)
+        layers.push(layer)
+      }
+      const baseLayers: Descriptor[] = []
+      if (this.files.base) {
+        const {DockerArchiveSource} = await import('../tarball/docker-archive-source.js')
+        this.baseSource = new DockerArchiveSource(this.files.base)
+        const roots = await this.baseSource.roots()
+        if (roots.length !== 1) throw new UsageError(`--tarball ${this.files.base}: holds ${roots.length} images; a base is one`)
+        const parsed = parseManifest(roots[0].bytes, roots[0].mediaType)
+        if (parsed.kind !== 'image') throw new UsageError(`--tarball ${this.files.base}: not an image`)
+        baseLayers.push(...(parsed.manifest as ImageManifest).layers)
+      }
       let bytes: Buffer
       if (this.files.manifest) {
         bytes = await readCapped(this.files.manifest, 4 * 1024 * 1024)
         checkManifest(bytes, config.desc, layers, this.files.manifest)
       } else {
         const mediaType = oci ? MediaType.ociManifest : MediaType.dockerManifest
-        bytes = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType, config: config.desc, layers: layers.map((l) => l.desc)}))
+        bytes = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType, config: config.desc, layers: [...baseLayers, ...layers.map((l) => l.desc)]}))
       }
       const mediaType = parseManifest(bytes).mediaType
       return {root: {bytes, mediaType, digest: digestOf(bytes), names: []}, config, layers}
@@ -77,6 +98,7 @@ export class LooseFilesSource implements Source {
       return Readable.from([config.bytes])
     }
     const layer = layers.find((l) => l.desc.digest === desc.digest)
+    if (!layer && this.baseSource) return this.baseSource.blob(desc)
     if (!layer) throw new NotFoundError(`${this.description}: no blob ${desc.digest}`)
     const file = createReadStream(layer.path, {highWaterMark: 1024 * 1024})
     if (!layer.gzip) return file
@@ -85,7 +107,16 @@ export class LooseFilesSource implements Source {
     return file.pipe(gz)
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.baseSource?.close()
+  }
+}
+
+/** checkDigestFile: a --digest file names the digest its --layer hashes to (exit 6 otherwise). */
+async function checkDigestFile(file: string, actual: string, layer: string): Promise<void> {
+  const text = (await readCapped(file, 1024)).toString('utf8').trim()
+  const named = text.includes(':') ? text : `sha256:${text}`
+  if (named !== actual) throw new IntegrityError(`--digest ${file} says ${named}, but --layer ${layer} hashes to ${actual}`, {code: 'DIGEST_MISMATCH'})
 }
 
 async function describeLayer(path: string, oci: boolean): Promise<LayerFile> {
