@@ -12,6 +12,8 @@ import type {Reference} from '../name/reference.js'
 import type {Descriptor} from '../oci/types.js'
 import {type RepositoryClient, type UploadOptions, uploadStream} from '../remote/registry.js'
 import type {Session} from '../remote/session.js'
+import {fetchForeign, webUrls} from '../remote/foreign.js'
+import {isForeign} from '../oci/media-types.js'
 import type {ManifestBytes, MountLocation, PutManifestOptions, Root, Sink, Source} from './types.js'
 
 export class RegistrySource implements Source {
@@ -20,7 +22,7 @@ export class RegistrySource implements Source {
   readonly repo: RepositoryClient
 
   constructor(
-    session: Session,
+    private readonly session: Session,
     readonly ref: Reference,
   ) {
     this.repo = session.repository(ref)
@@ -53,11 +55,19 @@ export class RegistrySource implements Source {
   }
 
   async blob(desc: Descriptor): Promise<Readable> {
-    return (await this.repo.blobStream(desc.digest, desc.size)).stream
+    try {
+      return (await this.repo.blobStream(desc.digest, desc.size)).stream
+    } catch (e) {
+      // a foreign layer the registry does not hold is fetched from its urls (verified)
+      if (!isForeign(desc.mediaType) || webUrls(desc).length === 0 || !isOcitoolError(e) || e.exitCode !== ExitCode.NotFound) throw e
+      return fetchForeign(this.session.http, desc)
+    }
   }
 
+  /** whether this source can give the blob: the registry has it, or (foreign) its urls may */
   async hasBlob(desc: Descriptor): Promise<boolean> {
-    return (await this.repo.headBlob(desc.digest)) !== undefined
+    if ((await this.repo.headBlob(desc.digest)) !== undefined) return true
+    return isForeign(desc.mediaType) && webUrls(desc).length > 0
   }
 
   async close(): Promise<void> {}

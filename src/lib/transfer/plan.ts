@@ -44,7 +44,7 @@ export interface Plan {
 }
 
 export interface PlanOptions extends PlatformChoice {
-  /** copy foreign layers too; 'if-present': those the source has (a registry that serves them) */
+  /** copy foreign layers too; 'if-present': they must be had (registry or urls) or the plan fails */
   allowNondistributable?: boolean | 'if-present'
 }
 
@@ -76,7 +76,10 @@ export async function makePlan(source: Source, sink: Sink, roots: PlannedRoot[],
   const takeForeign = async (d: Descriptor): Promise<boolean> => {
     const allow = options.allowNondistributable
     if (allow !== 'if-present') return allow === true
-    return source.hasBlob ? source.hasBlob(d) : false
+    // a tarball holds every layer's file: a layer that cannot be had is an error, before any
+    // byte is written, never an archive with a file missing
+    if (!source.hasBlob || (await source.hasBlob(d))) return true
+    throw new NotFoundError(`${source.description}: foreign layer ${d.digest} is neither in the registry nor at an http(s) url of its descriptor; a tarball needs every layer's file`, {code: 'FOREIGN_LAYER_UNAVAILABLE'})
   }
 
   const visit = async (m: ManifestBytes, root?: PlannedRoot, depth = 0): Promise<void> => {
