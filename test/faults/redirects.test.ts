@@ -38,6 +38,7 @@ describe('issue 12 item 3: a redirect or next page to a non-http URL', () => {
       if (u.pathname.startsWith('/v2/file/')) return res.writeHead(307, {location: 'file:///etc/passwd'}).end()
       if (u.pathname.startsWith('/v2/ftp/')) return res.writeHead(302, {location: 'ftp://127.0.0.1/x'}).end()
       if (u.pathname === '/v2/link/tags/list') return json(res, 200, {name: 'link', tags: ['a']}, {link: '<file:///etc/passwd>; rel="next"'})
+      if (u.pathname === '/v2/badlink/tags/list') return json(res, 200, {name: 'badlink', tags: ['a']}, {link: '<http://[bad>; rel="next"'})
       if (u.pathname === '/v2/rel/tags/list') {
         // an absolute-path link, then a path-relative one, then the end
         const last = u.searchParams.get('last')
@@ -66,6 +67,12 @@ describe('issue 12 item 3: a redirect or next page to a non-http URL', () => {
     const r = await runCli(['ls', `${reg.host}/link`], fast)
     assert.equal(r.code, 5, r.stderr)
     assertOneLine(r.stderr, new RegExp(`tags of ${reg.host}/link: ${reg.host} linked the next page to a file: URL`))
+  })
+
+  it('ls with a next page that is not a URL is exit 5 in one line naming the registry', async () => {
+    const r = await runCli(['ls', `${reg.host}/badlink`], fast)
+    assert.equal(r.code, 5, r.stderr)
+    assertOneLine(r.stderr, new RegExp(`tags of ${reg.host}/badlink: ${reg.host} linked the next page to an unreadable URL`))
   })
 
   it('ls follows relative next-page links (absolute path and path-relative)', async () => {

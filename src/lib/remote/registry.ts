@@ -436,7 +436,7 @@ function nextPage(link: string, page: string, registry: string, context: {subjec
   const url = webUrl(link, page)
   if (url) return url.toString()
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(link)?.[1]
-  const what = scheme ? `a ${scheme.toLowerCase()}: URL` : 'an unreadable URL'
+  const what = scheme && !/^https?$/i.test(scheme) ? `a ${scheme.toLowerCase()}: URL` : 'an unreadable URL'
   throw new RegistryError(`${context.what} ${context.subject}: ${registry} linked the next page to ${what}; only http and https are followed`, {code: 'BAD_URL'})
 }
 

@@ -226,7 +226,7 @@ export class RegistryTransport {
     if (url) return url
     const about = req.context.what ? `${req.context.what} ${req.context.subject}` : req.context.subject
     const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(req.path)?.[1]
-    const what = scheme ? `a ${scheme.toLowerCase()}: URL` : 'an unreadable URL'
+    const what = scheme && !/^https?$/i.test(scheme) ? `a ${scheme.toLowerCase()}: URL` : 'an unreadable URL'
     throw new RegistryError(`${about}: ${this.registry} pointed ${req.method} to ${what}; only http and https are followed`, {code: 'BAD_URL'})
   }
 

@@ -23,6 +23,9 @@ import {Readable} from 'node:stream'
 import tls from 'node:tls'
 import {InterruptedError, OcitoolError, RegistryError} from '../../errors.js'
 import {errorCode} from './errors.js'
+import {mayCarry, noteFailedUrl, redactAuth, redactUrl, webUrl} from './urls.js'
+
+export {failedUrl, redactUrl, webUrl} from './urls.js'
 import {type Pacer, rateLimit} from './pacer.js'
 
 export interface HttpOptions {
@@ -87,29 +90,6 @@ const IDLE_TIMEOUT_MS = 120_000
 
 function codedError(code: string, message: string): Error {
   return Object.assign(new Error(message), {code})
-}
-
-/** the URL each failed request was sending to when it failed (after redirects) */
-const failedUrls = new WeakMap<object, string>()
-
-/** failedUrl tells which URL a failed send() was talking to (the last hop of its redirects). */
-export function failedUrl(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null ? failedUrls.get(e) : undefined
-}
-
-/** webUrl parses an http(s) URL (relative to `base`); undefined for anything else or garbage. */
-export function webUrl(location: string, base?: string | URL): URL | undefined {
-  try {
-    const u = new URL(location, base)
-    return u.protocol === 'http:' || u.protocol === 'https:' ? u : undefined
-  } catch {
-    return undefined
-  }
-}
-
-/** mayCarry: may a credential held for `origin` go to `url`? Same host; never https to http. */
-function mayCarry(origin: URL, url: URL): boolean {
-  return url.host === origin.host && (url.protocol === 'https:' || origin.protocol === 'http:')
 }
 
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504])
@@ -224,7 +204,7 @@ export class HttpClient {
       const fail = (e: Error) => {
         if (settled) return
         settled = true
-        failedUrls.set(e, at)
+        noteFailedUrl(e, at)
         cleanup()
         if (body instanceof Readable) body.destroy()
         reject(this.options.signal?.aborted || own?.aborted ? new InterruptedError('interrupted', {cause: e}) : e)
@@ -440,23 +420,4 @@ function envNumber(name: string): number | undefined {
   const v = process.env[name]
   if (v === undefined || v === '' || !/^\d+$/.test(v)) return undefined
   return Number(v)
-}
-
-/** redactUrl hides credentials in a URL's user info and secret-looking query parameters. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url)
-    if (u.password) u.password = 'REDACTED'
-    for (const k of [...u.searchParams.keys()]) {
-      if (/token|secret|password|signature|credential/i.test(k)) u.searchParams.set(k, 'REDACTED')
-    }
-    return u.toString()
-  } catch {
-    return '(unparseable url)'
-  }
-}
-
-function redactAuth(value: string): string {
-  const scheme = value.split(' ')[0]
-  return `${scheme} REDACTED`
 }
