@@ -13,6 +13,7 @@ import {pipeline} from 'node:stream/promises'
 
 import {IntegrityError, InterruptedError, NotFoundError, OcitoolError} from '../errors.js'
 import {ManifestError, MAX_MANIFEST_BYTES} from '../oci/manifest.js'
+import {writerName} from './stale-temps.js'
 
 /** TEMP_PREFIX starts the name of every temporary file the layout stores write. */
 export const TEMP_PREFIX = '.tmp-'
@@ -20,9 +21,12 @@ export const TEMP_PREFIX = '.tmp-'
 /** BLOB_STREAM_CHUNK is the read and write buffer for blob files (1 MiB). */
 export const BLOB_STREAM_CHUNK = 1024 * 1024
 
-/** tempPathFor returns a fresh temporary name in the directory of `final`. */
+/**
+ * tempPathFor returns a fresh temporary name in the directory of `final`, naming its writer
+ * (`.tmp-<host>.<pid>.<random>`) so a later writer can tell a killed one's leftovers (stale-temps.ts).
+ */
 export function tempPathFor(final: string): string {
-  return path.join(path.dirname(final), `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`)
+  return path.join(path.dirname(final), `${TEMP_PREFIX}${writerName()}${randomBytes(8).toString('hex')}`)
 }
 
 /** isErrno is true for a Node system error with the given code (ENOENT, EEXIST, …). */

@@ -5,7 +5,8 @@
  *
  * Blobs and manifests go to `blobs/<alg>/.tmp-<random>` and are renamed to `blobs/<alg>/<hex>`
  * when complete; a file there is content-addressed, so one left by an aborted copy is harmless
- * and a later copy skips it. `index.json` (and `oci-layout`) change only in `commit()`, through
+ * and a later copy skips it; a temporary file a killed copy left is removed by the next write to
+ * the layout once its writer is surely gone (stale-temps.ts). `index.json` (and `oci-layout`) change only in `commit()`, through
  * a temporary file and a rename, merged with the index.json on disk at that moment.
  */
 import * as fsp from 'node:fs/promises'
@@ -17,7 +18,8 @@ import {parseDigest, verifyBytes} from '../oci/digest.js'
 import {MediaType} from '../oci/media-types.js'
 import type {Descriptor, ImageIndex} from '../oci/types.js'
 import type {ManifestBytes, PutManifestOptions, Sink} from '../stores/types.js'
-import {TempFiles, dirState, fileSize, putStream} from './atomic.js'
+import {TEMP_PREFIX, TempFiles, dirState, fileSize, putStream} from './atomic.js'
+import {removeStaleTemps} from './stale-temps.js'
 import {
   BLOBS_DIR, INDEX_FILE, LAYOUT_FILE, LAYOUT_VERSION, REF_NAME_ANNOTATION,
   type AnnotateRef, blobPath, checkLayoutFile, layoutError, readLayoutIndex, refNameOf, tagOfName,
@@ -124,11 +126,19 @@ export class OciLayoutSink implements Sink {
       if (state === 'nonempty') {
         await checkLayoutFile(this.dir, this.description)
         await this.readIndexIfAny()
+        await this.removeStaleTemps()
       }
       await fsp.mkdir(path.join(this.dir, BLOBS_DIR), {recursive: true})
       if (state === 'missing' || state === 'empty') this.created = state === 'missing' ? this.dir : path.join(this.dir, BLOBS_DIR)
     })()
     return this.ready
+  }
+
+  /** removes what killed writers left: `.tmp-*` in the layout and in blobs/<alg>/ (stale-temps.ts) */
+  private async removeStaleTemps(): Promise<void> {
+    const blobs = path.join(this.dir, BLOBS_DIR)
+    const algs = await fsp.readdir(blobs, {withFileTypes: true}).catch(() => [])
+    await removeStaleTemps([this.dir, ...algs.filter((d) => d.isDirectory()).map((d) => path.join(blobs, d.name))], TEMP_PREFIX)
   }
 
   private algDir(digest: string): Promise<unknown> {
