@@ -57,6 +57,7 @@ export async function exportImage(src: Location | Readable, dst: string | Writab
       const n = manifest.layers.length
       const layers: FlattenLayer[] = manifest.layers.map((d, i) => ({
         what: `layer ${i + 1}/${n} ${d.digest}`,
+        size: d.size,
         open: async () => pipe(await source.blob(d), verify(d.digest, d.size, {what: `layer ${d.digest} from ${source.description}`}), () => {}),
       }))
       const flat = {unsafePaths: options.unsafePaths, warn: options.warn, signal: options.signal}

@@ -100,6 +100,7 @@ async function flattenLayer(source: Source, layers: Descriptor[], options: Flatt
 function layersOf(source: Source, layers: Descriptor[]): FlattenLayer[] {
   return layers.map((d, i) => ({
     what: `layer ${i + 1}/${layers.length} ${d.digest}`,
+    size: d.size,
     open: async () => pipe(await source.blob(d), verify(d.digest, d.size, {what: `layer ${d.digest} from ${source.description}`}), () => {}) as Readable,
   }))
 }

@@ -7,8 +7,8 @@
  * pass 1 reads the headers of every layer from the top down and decides what survives; pass 2
  * writes the surviving directories (parents first), then streams the layers from the bottom
  * up, writing only survivors. Each layer is therefore opened (and verified) twice, except that
- * pass 2 skips layers of which nothing survives. Every entry is read to the end, so a layer is
- * always verified whole, in both passes.
+ * pass 2 skips layers of which nothing survives and takes small layers from memory (kept, bounded,
+ * from pass 1). Every entry is read to the end, so a layer is always verified whole.
  *
  * Names are normalised (`./a`, `/a`, `a/` → `a`; `.` and `..` resolved); a name, or a hard
  * link's target, that climbs out of the root fails the export (code UNSAFE_PATH) or, with
@@ -35,6 +35,8 @@ export interface FlattenLayer {
   what: string
   /** the layer blob: gzip, zstd or a plain tar (told apart by magic bytes) */
   open: () => Promise<Readable>
+  /** the blob's size, when known: small layers are then read once for both passes */
+  size?: number
 }
 
 export interface FlattenOptions {
@@ -69,9 +71,10 @@ const EMPTY = Buffer.alloc(0)
 /** flatten writes the flattened filesystem of `layers` (bottom first) to `out` as a tar. */
 export async function flatten(layers: FlattenLayer[], out: Writable, options: FlattenOptions = {}): Promise<FlattenResult> {
   const planner = new FlattenPlanner<Header>({unsafePaths: options.unsafePaths, warn: options.warn})
+  const kept = new KeptLayers(layers.map((layer, index) => ({index, layer})).reverse())
   for (let i = layers.length - 1; i >= 0; i--) {
     planner.beginLayer(i, layers[i].what)
-    await eachEntry(layers[i], options.signal, async (entry, ordinal) => {
+    await eachEntry(layers[i], kept.open(i, layers[i]), options.signal, async (entry, ordinal) => {
       const h = entry.header as Header
       const kind = kindOf(h)
       planner.entry({ordinal, name: h.name, kind, linkname: h.linkname ?? undefined, header: kind === 'directory' ? outHeader(h, '') : undefined})
@@ -98,8 +101,9 @@ export async function flatten(layers: FlattenLayer[], out: Writable, options: Fl
     }
     for (const [i, layer] of layers.entries()) {
       const actions = plan.actions.get(i)
+      const open = kept.again(i, layer)
       if (!actions) continue
-      await eachEntry(layer, options.signal, async (entry, ordinal) => {
+      await eachEntry(layer, open, options.signal, async (entry, ordinal) => {
         const a = actions.get(ordinal)
         if (!a) {
           entry.resume()
@@ -120,13 +124,71 @@ export async function flatten(layers: FlattenLayer[], out: Writable, options: Fl
   return result
 }
 
+/**
+ * KeptLayers reads the blobs of small layers (verified) ahead of pass 1, a few at a time, and
+ * keeps them for pass 2: an image of many small layers is then fetched and verified once, not
+ * twice, and not one round trip after another (40 small layers: 80 sequential requests were
+ * half of flatten's time). Bounded: layers up to 1 MiB, 16 MiB in all; larger ones stream.
+ */
+class KeptLayers {
+  static readonly LAYER_MAX = 1024 * 1024
+  static readonly TOTAL_MAX = 16 * 1024 * 1024
+  static readonly AHEAD = 4
+  private readonly reads = new Map<number, Promise<Buffer>>()
+
+  /** `layers` in the order pass 1 reads them (top first) */
+  constructor(layers: Array<{index: number; layer: FlattenLayer}>) {
+    let total = 0
+    const small = layers.filter(({layer}) => {
+      const size = layer.size
+      if (size === undefined || size > KeptLayers.LAYER_MAX || total + size > KeptLayers.TOTAL_MAX) return false
+      total += size
+      return true
+    })
+    let next = 0
+    const start = (): void => {
+      if (next >= small.length) return
+      const {index, layer} = small[next++]
+      const read = readSmall(layer)
+      read.catch(() => {}).finally(start)
+      this.reads.set(index, read)
+    }
+    for (let k = 0; k < KeptLayers.AHEAD; k++) start()
+  }
+
+  /** open gives layer `i` for pass 1: from memory when it is a small one */
+  open(i: number, layer: FlattenLayer): () => Promise<Readable> {
+    const read = this.reads.get(i)
+    return read ? async () => Readable.from([await read]) : layer.open
+  }
+
+  /** again gives layer `i` for pass 2, from memory once when kept */
+  again(i: number, layer: FlattenLayer): () => Promise<Readable> {
+    const read = this.reads.get(i)
+    this.reads.delete(i)
+    return read ? async () => Readable.from([await read]) : layer.open
+  }
+}
+
+/** readSmall reads a small layer's blob whole; the stream ends only after it passed verification. */
+async function readSmall(layer: FlattenLayer): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let have = 0
+  for await (const chunk of await layer.open()) {
+    have += (chunk as Buffer).length
+    if (have > (layer.size ?? 0)) throw new OcitoolError(`${layer.what}: more than its ${layer.size} bytes`, {code: 'SIZE_MISMATCH'})
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks, have)
+}
+
 /** eachEntry streams one layer's tar, calling `fn` for every entry in order; `fn` must consume the entry. */
-async function eachEntry(layer: FlattenLayer, signal: AbortSignal | undefined, fn: (entry: Entry, ordinal: number) => Promise<void>): Promise<void> {
+async function eachEntry(layer: FlattenLayer, open: () => Promise<Readable>, signal: AbortSignal | undefined, fn: (entry: Entry, ordinal: number) => Promise<void>): Promise<void> {
   if (signal?.aborted) throw new InterruptedError()
   let input: Readable | undefined
   const extract = tar.extract(EXTRACT_OPTIONS)
   try {
-    input = await decompressLayer(await layer.open(), layer.what)
+    input = await decompressLayer(await open(), layer.what)
     const feeding = pipeline(input, extract)
     feeding.catch(() => {})
     let ordinal = 0
