@@ -14,7 +14,7 @@ Also as pull-blob (python-dxf); DXF_BLOB_INFO=1 writes "DIGEST SIZE" before each
     blob: Args.string({required: true, description: 'DIGEST or @ALIAS (several allowed)'}),
   }
   static override flags = {
-    output: Flags.string({char: 'o', description: 'write to this file instead of stdout'}),
+    output: Flags.string({char: 'o', description: 'write to this file instead of stdout (- is stdout)'}),
     platform: Flags.string({description: 'the platform of a multi-platform alias (default DXF_PLATFORM)', helpValue: 'OS/ARCH[/VARIANT]'}),
     progress: progressFlag,
   }
@@ -22,7 +22,7 @@ Also as pull-blob (python-dxf); DXF_BLOB_INFO=1 writes "DIGEST SIZE" before each
   async run(): Promise<void> {
     const {args, flags: f, argv} = await this.parseCommand(BlobPull)
     const items = (argv as string[]).slice(1)
-    const target = f.output ? {file: f.output} : {out: process.stdout}
+    const target = f.output && f.output !== '-' ? {file: f.output} : {out: process.stdout} // - is stdout
     await this.withProgress(this.dxfProgress(f.progress), 'downloading', (onEvent) =>
       ops.pull(this.repository(args.repo), items, target, {...this.storeOptions(), onEvent, platform: this.dxfPlatform(f.platform), blobInfo: this.dxfBlobInfo()}))
   }
