@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // npm run bench [-- NAME...]: runs bench/NAME.ts (all when none is named). Build first.
 // crane (CRANE=path, default /tmp/crane-v0.20.2/crane) is measured beside ocitool when present.
+// bench/http-client is a micro-bench of the HTTP layer against undici (when installed).
 import {spawnSync} from 'node:child_process'
 import {readdirSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
