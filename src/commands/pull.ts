@@ -4,8 +4,7 @@ import * as flags from '../lib/cli/flags.js'
 import {UsageError} from '../lib/errors.js'
 import * as ops from '../lib/ops/copy.js'
 import * as fast from '../lib/ops/fast-layout.js'
-import {parseReference} from '../lib/name/reference.js'
-import {type Location, parseLocation} from '../lib/stores/location.js'
+import {type Location, describeLocation, fileLocation, parseLocation} from '../lib/stores/location.js'
 
 export default class Pull extends OcitoolCommand {
   static override summary = 'Pull images into a tarball or an OCI layout'
@@ -20,7 +19,7 @@ A docker tarball holds single images: an index is resolved to --platform (linux/
   static override enableJsonFlag = true
   static override usage = '<%= command.id %> IMAGE... PATH'
   static override flags = {
-    format: Flags.string({description: 'output format', options: ['tarball', 'legacy', 'oci'], default: 'tarball'}),
+    format: Flags.string({description: 'output format (with --directory: tar.gz, the default, or tar)', options: ['tarball', 'legacy', 'oci', 'tar.gz', 'tar']}),
     'cache-path': Flags.string({char: 'c', description: 'content-addressed blob cache directory, reused across runs'}),
     'annotate-ref': Flags.boolean({description: 'with --format oci, name each image by its full reference (org.opencontainers.image.ref.name)'}),
     jobs: flags.jobs,
@@ -28,7 +27,8 @@ A docker tarball holds single images: an index is resolved to --platform (linux/
     'allow-nondistributable-artifacts': Flags.boolean({allowNo: true, description: 'copy foreign (non-distributable) layers too (tarball formats: by default those the registry serves, as crane and docker save include them)'}),
     progress: flags.progress,
     name: Flags.string({description: "containerregistry's puller: the image to pull (with --directory)", dependsOn: ['directory']}),
-    directory: Flags.string({description: "containerregistry's puller: write its \"fast\" directory (config.json, digest, manifest.json, NNN.tar.gz, NNN.sha256)", dependsOn: ['name']}),
+    directory: Flags.string({description: "containerregistry's puller (with --name) and importer (with --tarball): write the \"fast\" directory (config.json, digest, manifest.json, NNN.tar.gz, NNN.sha256)"}),
+    tarball: Flags.string({description: "containerregistry's importer: the docker tarball to write as --directory", exclusive: ['name'], dependsOn: ['directory']}),
     'client-config-dir': Flags.string({description: 'the directory of the Docker config.json to read credentials from (instead of DOCKER_CONFIG)'}),
   }
 
@@ -36,13 +36,18 @@ A docker tarball holds single images: an index is resolved to --platform (linux/
     const {argv, flags: f} = await this.parseCommand(Pull)
     if (f['client-config-dir']) process.env.DOCKER_CONFIG = f['client-config-dir']
     const positional = argv as string[]
-    if (f.name !== undefined) {
-      if (positional.length > 0) throw new UsageError('pull --name IMAGE --directory DIR takes no other arguments')
+    if (f.directory !== undefined) {
+      const from = f.name ?? f.tarball
+      if (from === undefined) throw new UsageError('pull --directory DIR needs --name IMAGE (puller) or --tarball FILE (importer)')
+      if (positional.length > 0) throw new UsageError('pull --directory DIR takes no other arguments')
+      if (f.format !== undefined && f.format !== 'tar' && f.format !== 'tar.gz') throw new UsageError('with --directory, --format is tar.gz or tar')
       const platforms = flags.platformsFrom(f)
-      const r = await fast.pullFast(parseReference(f.name), f.directory!, {...this.remoteOptions(), platform: Array.isArray(platforms) ? platforms[0] : undefined})
-      this.log(`${parseReference(f.name).context()}@${r.digest}`)
+      const loc = f.name !== undefined ? parseLocation(f.name) : fileLocation(f.tarball!)
+      const r = await fast.pullFast(loc, f.directory, {...this.remoteOptions(), platform: Array.isArray(platforms) ? platforms[0] : undefined, format: f.format as 'tar' | 'tar.gz' | undefined})
+      this.log(loc.kind === 'registry' ? `${loc.ref.context()}@${r.digest}` : `${describeLocation(loc)}@${r.digest}`)
       return r
     }
+    if (f.format === 'tar' || f.format === 'tar.gz') throw new UsageError('--format tar and tar.gz are for --directory')
     if (positional.length < 2) throw new UsageError('pull needs at least one IMAGE and the output PATH')
     const path = positional.at(-1)!
     const images = positional.slice(0, -1).map((s) => parseLocation(s))

@@ -2,7 +2,7 @@
 // `ocitool pull|push|digest|flatten` for puller.par, pusher.par, digester.par and flatten.par and
 // the tools' own flag names, against the real registry: the puller's "fast" directory, the
 // pusher reading it back (--config/--digest/--layer/--manifest, --tarball as base or alone),
-// the digester's --output-digest, --client-config-dir for credentials.
+// the digester's --output-digest, the importer's formats, --client-config-dir for credentials.
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
@@ -123,6 +123,23 @@ describe('seed 001 containerregistry tools', () => {
     const tar = await cmd('ocitool digest --tarball base.tar --output-digest d3')
     assert.equal(tar.code, 0, tar.stderr)
     assert.equal(await fs.readFile(path.join(work.path, 'd3'), 'utf8'), app.manifestDigest)
+  })
+
+  it('importer.par --tarball TARBALL --format {tar,tar.gz} --directory DIRECTORY', async () => {
+    const gz = await cmd('ocitool pull --tarball base.tar --format tar.gz --directory imported')
+    assert.equal(gz.code, 0, gz.stderr)
+    for (const f of ['config.json', 'digest', 'manifest.json', '000.tar.gz', '000.sha256', '001.tar.gz', '001.sha256']) {
+      assert.ok((await fs.readFile(path.join(work.path, 'imported', f))).equals(await fs.readFile(path.join(fast, f))), `${f} as the puller wrote it`)
+    }
+    const tar = await cmd('ocitool pull --tarball base.tar --format tar --directory plain')
+    assert.equal(tar.code, 0, tar.stderr)
+    for (const [i, diffId] of app.images[0].diffIds.entries()) {
+      const n = String(i).padStart(3, '0')
+      assert.equal(sha256(await fs.readFile(path.join(work.path, 'plain', `${n}.tar`))), diffId)
+      assert.equal(await fs.readFile(path.join(work.path, 'plain', `${n}.sha256`), 'utf8'), diffId.slice(7))
+    }
+    const bad = await cmd('ocitool pull --tarball base.tar --format oci --directory x')
+    assert.equal(bad.code, 2, bad.stderr)
   })
 
   it('flatten.par --tarball TARBALL --filesystem FILESYSTEM --metadata METADATA', async () => {
