@@ -176,7 +176,8 @@ export function networkError(e: unknown, host: string, scheme: string, via?: str
   const reason = e instanceof Error ? e.message.split('\n')[0] : String(e)
   // node's parser refusing the answer (a bad Content-Length, a broken status line)
   const malformed = code?.startsWith('HPE_') ? `answered malformed HTTP (${(e as {reason?: string}).reason ?? reason.replace(/^Parse Error: /, '')})` : undefined
-  const text = (code && NET_MESSAGES[code]) ?? malformed ?? reason
+  const notTls = isNotTlsError(e) ? 'does not speak TLS (an https URL for a plain-HTTP port?)' : undefined
+  const text = (code && NET_MESSAGES[code]) ?? malformed ?? notTls ?? reason
   const plain = scheme === 'http' && !malformed && !code?.startsWith('ERR_') ? ' (plain HTTP)' : ''
   return new RegistryError(`${host}: ${text}${plain}${after}`, {code: code ?? 'NETWORK', cause: e})
 }
