@@ -9,7 +9,7 @@ import {after, before, describe, it} from 'node:test'
 import {repoRoot, runCli} from '../support/cli.js'
 import {type PushedFixture, pushFixture, sha256, skopeo, writeImageDir} from '../support/fixtures.js'
 import {run} from '../support/exec.js'
-import {type Podman, podmanMissing, startPodman} from '../support/podman.js'
+import {type Podman, ctrMissing, podmanMissing, startContainerd, startPodman} from '../support/podman.js'
 import {type RunningRegistry, startRegistry} from '../support/registry.js'
 import {type TmpDir, tmpDir} from '../support/tmp.js'
 
@@ -208,7 +208,7 @@ describe('store names (issue 16)', () => {
     assert.equal(v.code, 0, v.stderr)
   })
 
-  describe('copy -a into local stores, --annotate-ref for podman load', () => {
+  describe('copy -a into local stores, --annotate-ref for podman load and ctr import', () => {
     let v2: PushedFixture
     before(async () => {
       v2 = await pushFixture(reg, 'names/tags:v2', 'oci', 'names-tags-v2')
@@ -254,6 +254,20 @@ describe('store names (issue 16)', () => {
         assert.match(images, new RegExp(`^${reg.host}/names/tags:v2 ${v2.images[0].configDigest.slice(7, 19)}`, 'm'))
       } finally {
         await podman.storage.remove()
+      }
+    })
+
+    it('copy --annotate-ref to an oci-archive: ctr import names the image by its reference', {skip: ctrMissing}, async () => {
+      const file = join(tmp.path, 'annotated-ctr.tar')
+      const c = await runCli(['copy', `${reg.host}/names/tags:v2`, `oci-archive:${file}`, '--annotate-ref'])
+      assert.equal(c.code, 0, c.stderr)
+      const containerd = await startContainerd()
+      try {
+        await containerd.ctr(['images', 'import', file])
+        const ls = (await containerd.ctr(['images', 'ls'])).stdout
+        assert.match(ls, new RegExp(`^${reg.host}/names/tags:v2\\s+\\S+\\s+${v2.manifestDigest}`, 'm'))
+      } finally {
+        await containerd.stop()
       }
     })
   })

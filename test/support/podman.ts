@@ -1,7 +1,8 @@
 // podman (and buildah) as the tests run them: rootful, the vfs storage driver, storage in a
 // private temporary directory (no daemon, nothing shared with the machine's own images).
 // Tests that need them skip with a message naming the Debian package when they are missing.
-import {execFileSync} from 'node:child_process'
+import {execFileSync, spawn} from 'node:child_process'
+import {writeFile} from 'node:fs/promises'
 import {type RunResult, run} from './exec.js'
 import {type TmpDir, tmpDir} from './tmp.js'
 
@@ -32,4 +33,38 @@ export async function startPodman(): Promise<Podman> {
     return r
   }
   return Object.assign(fn, {storage})
+}
+
+export interface Containerd {
+  /** runs ctr against this containerd; rejects with its stderr on a non-zero exit */
+  ctr(args: string[]): Promise<RunResult>
+  stop(): Promise<void>
+}
+
+/** startContainerd runs a private containerd (rootful, its own root, state and socket, no CRI). */
+export async function startContainerd(): Promise<Containerd> {
+  const dir = await tmpDir('containerd')
+  const sock = `${dir.path}/containerd.sock`
+  const config = `${dir.path}/config.toml`
+  await writeFile(config, `version = 2\nroot = "${dir.path}/root"\nstate = "${dir.path}/state"\n[grpc]\n  address = "${sock}"\n[plugins."io.containerd.grpc.v1.cri"]\n  disable = true\n`)
+  const child = spawn('containerd', ['--config', config], {stdio: 'ignore'})
+  const ctr = async (args: string[]) => {
+    const r = await run('ctr', ['--address', sock, '--namespace', 'ocitool-test', ...args])
+    if (r.code !== 0) throw new Error(`ctr ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`)
+    return r
+  }
+  for (let i = 0; ; i++) {
+    if ((await run('ctr', ['--address', sock, 'version'])).code === 0) break
+    if (i > 50) throw new Error('containerd did not start')
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return {
+    ctr,
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGTERM')
+      await exited
+      await dir.remove()
+    },
+  }
 }
