@@ -25,6 +25,8 @@ export interface RegistrySettings {
   concurrency?: number
   /** requests started per second at most */
   requestsPerSecond?: number
+  /** uploads to this registry in PATCH chunks of this many bytes */
+  chunkSize?: number
 }
 
 /** Where a repository lives: as a Reference from name/reference has it. */

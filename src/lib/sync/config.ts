@@ -2,7 +2,7 @@
  * config: `sync --config FILE.yaml`, many sources in one run, with per-registry settings:
  *
  *   registries:
- *     registry.example.com: {concurrency: 8, requests-per-second: 20}
+ *     registry.example.com: {concurrency: 8, requests-per-second: 20, chunk-size: 16777216}
  *     mirror.internal:5000: {insecure: true}
  *   defaults: {digest-tags: false}          # applied to every source
  *   sources:
@@ -32,7 +32,7 @@ export interface SyncConfig {
 }
 
 const SOURCE_KEYS = ['src', 'dst', 'include', 'exclude', 'semver', 'newest', 'newest-by', 'platforms', 'referrers', 'digest-tags']
-const REGISTRY_KEYS = ['insecure', 'concurrency', 'requests-per-second']
+const REGISTRY_KEYS = ['insecure', 'concurrency', 'requests-per-second', 'chunk-size']
 
 /** loadConfig reads and checks a sync config file. */
 export function loadConfig(file: string): SyncConfig {
@@ -73,6 +73,7 @@ export function parseConfig(doc: unknown, file: string): SyncConfig {
       ...(o.insecure !== undefined ? {insecure: bool(o.insecure, `${where}.insecure`)} : {}),
       ...(o.concurrency !== undefined ? {concurrency: int(o.concurrency, `${where}.concurrency`)} : {}),
       ...(o['requests-per-second'] !== undefined ? {requestsPerSecond: num(o['requests-per-second'], `${where}.requests-per-second`)} : {}),
+      ...(o['chunk-size'] !== undefined ? {chunkSize: int(o['chunk-size'], `${where}.chunk-size`)} : {}),
     }
   }
   return {specs, registries}

@@ -105,7 +105,7 @@ function baseReport(image: ImageWork): TagReport {
 async function sinkFor(session: Session, pair: RepoPair, options: SyncOptions): Promise<{sink: Sink; place: Place}> {
   const d = pair.dest
   if (d.kind === 'registry') {
-    return {sink: new RegistrySink(session, d.repo.withTag('latest'), {chunkSize: options.chunkSize, sessions: options.sessions}), place: {name: d.repo.name, registry: d.repo.registry, repository: d.repo.repository}}
+    return {sink: new RegistrySink(session, d.repo.withTag('latest'), {chunkSize: options.registries?.[d.repo.registry]?.chunkSize ?? options.chunkSize, sessions: options.sessions}), place: {name: d.repo.name, registry: d.repo.registry, repository: d.repo.repository}}
   }
   return {sink: await openSink({kind: 'oci', path: d.dir}, session), place: {name: `oci:${d.dir}`}}
 }

@@ -51,8 +51,8 @@ describe('sync shards and endpoints', () => {
 describe('sync config', async () => {
   const {parseConfig} = await import('../../../src/lib/sync/config.js')
   it('reads sources, defaults and registries', () => {
-    const c = parseConfig({defaults: {referrers: true}, registries: {'r.example.com': {concurrency: 3, 'requests-per-second': 5, insecure: true}}, sources: [{src: 'r.example.com/a', dst: 'm.example.com/a', platforms: ['linux/amd64'], newest: 2, 'newest-by': 'created'}]}, 'f.yaml')
-    assert.deepEqual(c.registries, {'r.example.com': {insecure: true, concurrency: 3, requestsPerSecond: 5}})
+    const c = parseConfig({defaults: {referrers: true}, registries: {'r.example.com': {concurrency: 3, 'requests-per-second': 5, insecure: true, 'chunk-size': 1024}}, sources: [{src: 'r.example.com/a', dst: 'm.example.com/a', platforms: ['linux/amd64'], newest: 2, 'newest-by': 'created'}]}, 'f.yaml')
+    assert.deepEqual(c.registries, {'r.example.com': {insecure: true, concurrency: 3, requestsPerSecond: 5, chunkSize: 1024}})
     assert.equal(c.specs[0].referrers, true)
     assert.deepEqual(c.specs[0].platforms, [{os: 'linux', architecture: 'amd64'}])
     assert.throws(() => parseConfig({sources: []}, 'f.yaml'), /"sources" must be a list/)
