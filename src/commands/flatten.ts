@@ -4,6 +4,7 @@ import * as flags from '../lib/cli/flags.js'
 import {UsageError} from '../lib/errors.js'
 import type {CopyResult} from '../lib/ops/copy.js'
 import * as ops from '../lib/ops/flatten.js'
+import {LooseFilesSource} from '../lib/stores/loose.js'
 import {byDigestIn, fileLocation, parseLocation} from '../lib/stores/location.js'
 
 export default class Flatten extends OcitoolCommand {
@@ -22,22 +23,31 @@ The local form (for build systems, as containerregistry's flattener): --tarball 
     compression: Flags.string({description: 'compression of the new layer', options: ['gzip', 'zstd', 'none'], default: 'gzip'}),
     'compression-level': Flags.integer({description: 'compression level (gzip default 1: fastest)'}),
     created: Flags.string({description: 'created time of the history entry (default SOURCE_DATE_EPOCH, else the image\'s)'}),
-    tarball: Flags.string({description: 'local form: the image to read: a docker archive file, - (stdin), or a store name (oci:DIR[:REF], …)', dependsOn: ['filesystem'], helpGroup: 'LOCAL'}),
-    filesystem: Flags.string({description: 'local form: write the flattened filesystem (a tar) here; - for stdout', dependsOn: ['tarball'], helpGroup: 'LOCAL'}),
-    metadata: Flags.string({description: 'local form: write the image config (JSON) here', dependsOn: ['tarball'], helpGroup: 'LOCAL'}),
+    tarball: Flags.string({description: 'local form: the image to read: a docker archive file, - (stdin), or a store name (oci:DIR[:REF], …); with --config, the base of the loose layers', dependsOn: ['filesystem'], helpGroup: 'LOCAL'}),
+    filesystem: Flags.string({description: 'local form: write the flattened filesystem (a tar) here; - for stdout', helpGroup: 'LOCAL'}),
+    metadata: Flags.string({description: 'local form: write the image config (JSON) here', dependsOn: ['filesystem'], helpGroup: 'LOCAL'}),
+    config: Flags.string({description: "local form from loose files (containerregistry's flattener): the config file", dependsOn: ['filesystem'], helpGroup: 'LOCAL'}),
+    layer: Flags.string({description: 'a compressed layer file, base first (repeatable)', multiple: true, multipleNonGreedy: true, dependsOn: ['config'], helpGroup: 'LOCAL'}),
+    digest: Flags.string({description: "a file holding a --layer's digest (repeatable, checked)", multiple: true, multipleNonGreedy: true, dependsOn: ['layer'], helpGroup: 'LOCAL'}),
+    uncompressed_layer: Flags.string({description: 'an uncompressed layer file, after the --layer ones (repeatable)', aliases: ['uncompressed-layer'], multiple: true, multipleNonGreedy: true, dependsOn: ['config'], helpGroup: 'LOCAL'}),
+    diff_id: Flags.string({description: "a file holding an --uncompressed_layer's diff_id (repeatable, checked)", aliases: ['diff-id'], multiple: true, multipleNonGreedy: true, dependsOn: ['uncompressed_layer'], helpGroup: 'LOCAL'}),
     jobs: flags.jobs,
     progress: flags.progress,
   }
 
   async run(): Promise<CopyResult | ops.FlattenToFilesResult> {
     const {args, flags: f} = await this.parseCommand(Flatten)
-    if (f.tarball !== undefined) {
-      if (args.image !== undefined) throw new UsageError('IMAGE and --tarball are two forms; give one')
-      const src = fileLocation(f.tarball)
+    if (f.filesystem !== undefined && f.tarball === undefined && f.config === undefined) throw new UsageError('--filesystem needs --tarball FILE or --config FILE')
+    if (f.tarball !== undefined || f.config !== undefined) {
+      if (args.image !== undefined) throw new UsageError('IMAGE and --tarball/--config are two forms; give one')
+      if (f.filesystem === undefined) throw new UsageError('the local form needs --filesystem')
+      const src = f.config !== undefined
+        ? {source: new LooseFilesSource({config: f.config, layers: f.layer ?? [], digests: f.digest, uncompressed: f.uncompressed_layer, diffIds: f.diff_id, base: f.tarball})}
+        : fileLocation(f.tarball!)
       const platforms = flags.platformsFrom(f)
       if (platforms === 'all' || (platforms && platforms.length > 1)) throw new UsageError('the local form flattens one image: --platform names one')
       if (f.filesystem === '-' && process.stdout.isTTY) throw new UsageError('refusing to write a tar to a terminal; name a FILE or redirect stdout')
-      return ops.flattenToFiles(src, f.filesystem === '-' ? process.stdout : f.filesystem!, f.metadata, {...this.remoteOptions(), platform: platforms?.[0]})
+      return ops.flattenToFiles(src, f.filesystem === '-' ? process.stdout : f.filesystem, f.metadata, {...this.remoteOptions(), platform: platforms?.[0]})
     }
     if (args.image === undefined) throw new UsageError('flatten needs IMAGE (or --tarball and --filesystem)')
     const src = parseLocation(args.image)

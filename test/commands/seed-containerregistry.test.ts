@@ -151,4 +151,14 @@ describe('seed 001 containerregistry tools', () => {
     const meta = JSON.parse(await fs.readFile(path.join(work.path, 'meta.json'), 'utf8')) as {rootfs?: unknown}
     assert.ok(meta.rootfs, 'the metadata is the image config')
   })
+
+  it('flatten.par --config CONFIG --digest DIGEST --layer LAYER --uncompressed_layer UNCOMPRESSED_LAYER --diff_id DIFF_ID --filesystem … --metadata …', async () => {
+    const r = await cmd('ocitool flatten --config fast/config.json --digest fast/000.sha256 --layer fast/000.tar.gz --uncompressed_layer plain/001.tar --diff_id plain/001.sha256 --filesystem fs2.tar --metadata meta2.json')
+    assert.equal(r.code, 0, r.stderr)
+    assert.ok((await fs.readFile(path.join(work.path, 'fs2.tar'))).equals(await fs.readFile(path.join(work.path, 'fs.tar'))), 'the same filesystem as from the tarball')
+    assert.ok((await fs.readFile(path.join(work.path, 'meta2.json'))).equals(app.images[0].configBytes))
+    const bad = await cmd('ocitool flatten --config fast/config.json --uncompressed_layer plain/001.tar --diff_id plain/000.sha256 --filesystem fs3.tar')
+    assert.equal(bad.code, 6, bad.stderr)
+    await assert.rejects(fs.stat(path.join(work.path, 'fs3.tar')), 'nothing written')
+  })
 })

@@ -124,10 +124,10 @@ export interface FlattenToFilesResult extends FlattenResult {
  * with `metadata`, its config (the exact bytes) to that file. Both are written to temporary
  * files next to them and renamed into place only when both are complete.
  */
-export async function flattenToFiles(src: Location, filesystem: string | Writable, metadata: string | undefined, options: FlattenToFilesOptions = {}): Promise<FlattenToFilesResult> {
+export async function flattenToFiles(src: Location | {source: Source}, filesystem: string | Writable, metadata: string | undefined, options: FlattenToFilesOptions = {}): Promise<FlattenToFilesResult> {
   if (metadata !== undefined && typeof filesystem === 'string' && path.resolve(metadata) === path.resolve(filesystem)) throw new UsageError('--filesystem and --metadata name the same file')
   return withSession(options, async (session) => {
-    const source = await openSource(src, session)
+    const source = 'source' in src ? src.source : await openSource(src, session)
     const temps: string[] = []
     const handles: fsp.FileHandle[] = []
     try {

@@ -27,6 +27,9 @@ export interface LooseImageFiles {
   digests?: string[]
   /** containerregistry's --tarball with --config: a docker tarball whose layers come first (the base) */
   base?: string
+  /** containerregistry's --uncompressed_layer files (after the --layer ones) and their --diff_id files (checked) */
+  uncompressed?: string[]
+  diffIds?: string[]
 }
 
 interface LayerFile {
@@ -42,7 +45,7 @@ export class LooseFilesSource implements Source {
   private built?: Promise<{root: Root; config: {desc: Descriptor; bytes: Buffer}; layers: LayerFile[]}>
 
   constructor(private readonly files: LooseImageFiles) {
-    this.description = `config ${basename(files.config)} + ${files.layers.length} layer file(s)`
+    this.description = `config ${basename(files.config)} + ${files.layers.length + (files.uncompressed?.length ?? 0)} layer file(s)`
   }
 
   private build() {
@@ -57,6 +60,13 @@ export class LooseFilesSource implements Source {
         const layer = await describeLayer(path, oci)
         if (digests[i] !== undefined) await checkDigestFile(digests[i], layer.desc.digest, path)
         layers.push(layer)
+      }
+      const plain = this.files.uncompressed ?? []
+      const diffIds = this.files.diffIds ?? []
+      if (diffIds.length > 0 && diffIds.length !== plain.length) throw new UsageError(`--diff_id and --uncompressed_layer must come in pairs (${diffIds.length} --diff_id, ${plain.length} --uncompressed_layer)`)
+      for (const [i, path] of plain.entries()) {
+        if (diffIds[i] !== undefined) await checkDigestFile(diffIds[i], await fileDigest(path), path)
+        layers.push(await describeLayer(path, oci))
       }
       const baseLayers: Descriptor[] = []
       if (this.files.base) {
@@ -164,4 +174,12 @@ async function readCapped(path: string, cap: number): Promise<Buffer> {
   })
   if (st.size > cap) throw new UsageError(`${path}: larger than ${cap} bytes`)
   return readFile(path)
+}
+
+async function fileDigest(path: string): Promise<string> {
+  const d = createDigester('sha256')
+  await pipeline(createReadStream(path, {highWaterMark: 1024 * 1024}), async function* (src) {
+    for await (const c of src) d.update(c as Buffer)
+  })
+  return d.digest()
 }
