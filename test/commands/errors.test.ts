@@ -50,7 +50,7 @@ describe('bad input and failing registries', () => {
   }
 
   it('a bad flag value is exit 2 in one line', async () => {
-    const r = await runCli(['manifest', `${reg.host}/bad/app:v1`, '--platform', 'linux/amd64/v8/extra']))
+    const r = await runCli(['manifest', `${reg.host}/bad/app:v1`, '--platform', 'linux/amd64/v8/extra'])
     assert.equal(r.code, 2)
     assertOneLine(r.stderr, /platform/)
     const missing = await runCli(['manifest'])
