@@ -4,7 +4,7 @@
 // one, never a half-written one. Then each first-party plugin (plugins/*/tsconfig.json) is
 // compiled into its own dist, against the core's freshly built types.
 import {execFileSync} from 'node:child_process'
-import {existsSync, readdirSync, renameSync, rmSync} from 'node:fs'
+import {existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -23,6 +23,12 @@ try {
   renameSync(next, join(root, 'dist'))
   rmSync(old, {recursive: true, force: true})
   run(process.execPath, [join(root, 'node_modules/oclif/bin/run.js'), 'manifest'])
+  // oclif lists commands in the order its parallel loads finish; sorted, the committed file
+  // changes only when a command does
+  const manifestPath = join(root, 'oclif.manifest.json')
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'))
+  manifest.commands = Object.fromEntries(Object.entries(manifest.commands).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+  writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + '\n')
 } finally {
   rmSync(next, {recursive: true, force: true})
 }
