@@ -13,21 +13,10 @@ import {parseManifest} from '../../src/lib/oci/manifest.js'
 import {TarReader} from '../../src/lib/tarball/reader.js'
 import {MediaTypes, sha256} from '../support/fixtures.js'
 import {type TmpDir, tmpDir} from '../support/tmp.js'
+import {mulberry32 as prng} from '../support/prng.js'
 
 const iterations = Number(process.env.OCITOOL_FUZZ_ITERATIONS ?? 300)
 const seed = Number(process.env.OCITOOL_FUZZ_SEED ?? 20261122)
-
-/** mulberry32: same seed, same sequence in [0, 1) */
-function prng(s: number): () => number {
-  let a = s >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 class Gen {
   readonly rnd: () => number

@@ -20,6 +20,7 @@ import {type BuiltImage, buildImage, sha256} from '../support/fixtures.js'
 import {type HostileServer, startHostileServer} from '../support/hostile-server.js'
 import {freePort} from '../support/registry.js'
 import {type TmpDir, tmpDir} from '../support/tmp.js'
+import {mulberry32 as prng} from '../support/prng.js'
 
 const iterations = Number(process.env.OCITOOL_HOSTILE_ITERATIONS ?? 5)
 const seed = Number(process.env.OCITOOL_HOSTILE_SEED ?? 20261204)
@@ -27,18 +28,6 @@ const only = process.env.OCITOOL_HOSTILE_ONLY // `command:iteration`, to replay 
 /** every run ends within this (the CLI is killed past it: exit 124, a failure) */
 const boundMs = 20_000
 const documented = new Set([0, 2, 3, 4, 5, 6])
-
-/** mulberry32: same seed, same sequence in [0, 1) */
-function prng(s: number): () => number {
-  let a = s >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 class Gen {
   constructor(readonly rnd: () => number) {}

@@ -8,6 +8,7 @@ import * as fs from 'node:fs'
 import * as http from 'node:http'
 import * as https from 'node:https'
 import type {AddressInfo} from 'node:net'
+import {mulberry32} from './prng.js'
 
 /**
  * FaultAction is what a matching request gets instead of (or on top of) plain forwarding:
@@ -136,18 +137,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 const pairs = (raw: string[]): Pairs => raw.flatMap((v, i) => (i % 2 === 0 ? [[v, raw[i + 1]] as [string, string]] : []))
 const setHeader = (hs: Pairs, name: string, value: string): Pairs => [...hs.filter(([k]) => k.toLowerCase() !== name.toLowerCase()), [name, value]]
-
-/** mulberry32 is a tiny seeded PRNG: same seed, same sequence of numbers in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Upstream sends requests to one origin with its own keep-alive agent. */
 class Upstream {
