@@ -3,7 +3,6 @@
 // is run as users run it (URL on stdout, SIGTERM, restart on the same --disk).
 
 import assert from 'node:assert/strict'
-import {spawn, type ChildProcess} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -12,6 +11,7 @@ import {startServer, type RunningServer} from '../../src/lib/serve/index.js'
 import {repoRoot} from '../support/cli.js'
 import {sha256, skopeo, writeImageDir, writeOciLayout, type BuiltImage} from '../support/fixtures.js'
 import {tmpDir, type TmpDir} from '../support/tmp.js'
+import {serveCli} from '../support/serve-cli.js'
 
 const work: TmpDir[] = []
 async function scratch(prefix: string): Promise<string> {
@@ -87,40 +87,6 @@ describe('registry serve with skopeo', () => {
   })
 })
 
-interface Serving {
-  child: ChildProcess
-  url: string
-  stderr: () => string
-  exit: Promise<number | null>
-}
-
-/** serve starts the built CLI's `registry serve` and resolves with the URL from its first stdout line. */
-function serve(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Serving> {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'run.js'), 'registry', 'serve', ...args], {cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe']})
-  let out = ''
-  let err = ''
-  child.stderr!.on('data', (b: Buffer) => (err += b.toString()))
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`registry serve printed no URL in 20 s; stderr: ${err}`))
-    }, 20_000)
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString()
-      const nl = out.indexOf('\n')
-      if (nl !== -1) {
-        clearTimeout(timer)
-        resolve({child, url: out.slice(0, nl), stderr: () => err, exit})
-      }
-    })
-    void exit.then((code) => {
-      clearTimeout(timer)
-      reject(new Error(`registry serve exited ${code} before printing a URL; stderr: ${err}`))
-    })
-  })
-}
-
 describe('ocitool registry serve (built CLI)', () => {
   before(() => {
     assert.ok(fs.existsSync(path.join(repoRoot, 'dist', 'commands', 'registry', 'serve.cjs')), 'build first: npm run build')
@@ -128,7 +94,7 @@ describe('ocitool registry serve (built CLI)', () => {
 
   it('prints its URL, serves skopeo, exits 0 on SIGTERM, and keeps the tag across a restart on --disk', async () => {
     const disk = await scratch('serve-cli')
-    const first = await serve(['--address', '127.0.0.1:0', '--disk', disk])
+    const first = await serveCli(['--disk', disk])
     assert.match(first.url, /^http:\/\/127\.0\.0\.1:\d+$/)
     const host = first.url.slice('http://'.length)
     const src = await scratch('serve-cli-src')
@@ -139,7 +105,7 @@ describe('ocitool registry serve (built CLI)', () => {
     first.child.kill('SIGTERM')
     assert.equal(await first.exit, 0)
 
-    const second = await serve(['--address', '127.0.0.1:0', '--disk', disk, '--quiet'])
+    const second = await serveCli(['--disk', disk, '--quiet'])
     try {
       const host2 = second.url.slice('http://'.length)
       assert.equal(sha256(await ok(['inspect', '--raw', ...tlsOff(''), `docker://${host2}/cli/app:kept`])), image.manifestDigest)
@@ -155,7 +121,7 @@ describe('ocitool registry serve (built CLI)', () => {
     // a private TMPDIR: other tests running at the same time make temporary registries too
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'serve-tmpdir-'))
     try {
-      const s = await serve(['--address', '127.0.0.1:0'], {...process.env, TMPDIR: tmp})
+      const s = await serveCli([], {...process.env, TMPDIR: tmp})
       const mine = fs.readdirSync(tmp).filter((n) => n.startsWith('ocitool-registry-'))
       assert.equal(mine.length, 1, 'a temporary storage directory while serving')
       s.child.kill('SIGTERM')
