@@ -1,16 +1,16 @@
 #!/usr/bin/env node
 // npm test: build, make sure the Debian packages the tests use are there (installing them with
-// apt-get when missing and running as root), then run every test file with node:test.
+// apt-get when missing and running as root; podman, buildah and containerd included), then run every test file with node:test.
 // OCITOOL_TEST_FILTER=substring runs only the files whose path contains it.
 import {execFileSync, spawn} from 'node:child_process'
-import {TEST_PACKAGES, ensurePackages} from './ensure-packages.js'
+import {INTEROP_PACKAGES, TEST_PACKAGES, ensurePackages} from './ensure-packages.js'
 import {existsSync, readdirSync, statSync} from 'node:fs'
 import {join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 try {
-  ensurePackages(TEST_PACKAGES)
+  ensurePackages({...TEST_PACKAGES, ...INTEROP_PACKAGES}, {skippable: Object.keys(INTEROP_PACKAGES)})
 } catch (e) {
   console.error(`npm test runs against real tools: ${e.message}`)
   process.exit(1)

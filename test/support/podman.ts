@@ -1,10 +1,12 @@
-// podman (and buildah) as the tests run them: rootful, the vfs storage driver, storage in a
-// private temporary directory (no daemon, nothing shared with the machine's own images).
-// Tests that need them skip with a message naming the Debian package when they are missing.
+// podman, buildah and containerd as the tests run them: rootful, the vfs storage driver (or
+// containerd's own snapshotter), storage in a private temporary directory: no daemon or
+// image store shared with the machine, nothing left behind. npm test installs their Debian
+// packages (scripts/ensure-packages.js, INTEROP_PACKAGES); only on a machine that can install
+// nothing (not root and no apt-get) do their tests skip, with a hint naming the package.
 import {execFileSync, spawn} from 'node:child_process'
 import {writeFile} from 'node:fs/promises'
 import {type RunResult, run} from './exec.js'
-import {type TmpDir, tmpDir} from './tmp.js'
+import {onExit, type TmpDir, tmpDir} from './tmp.js'
 
 function have(cmd: string): boolean {
   try {
@@ -15,8 +17,25 @@ function have(cmd: string): boolean {
   }
 }
 
-export const podmanMissing = have('podman') ? false : 'podman is not installed (apt-get install podman)'
-export const ctrMissing = have('ctr') && have('containerd') ? false : 'containerd is not installed (apt-get install containerd)'
+/**
+ * interopSkip is a node:test `skip` value: false (run) unless a command is missing on a
+ * machine that could not have installed it (not root and no apt-get); there it is the hint.
+ * Where npm test installs packages, a missing command is a failure of the test, not a skip.
+ */
+export function interopSkip(cmds: string[], pkg: string): false | string {
+  const missing = cmds.filter((c) => !have(c))
+  if (missing.length === 0) return false
+  if (process.getuid?.() === 0 || have('apt-get')) return false
+  return `${missing.join(', ')} not installed and this machine can install nothing (not root, no apt-get): install the Debian package ${pkg} (rootful) to run this test`
+}
+
+export const podmanMissing = interopSkip(['podman'], 'podman')
+export const buildahMissing = interopSkip(['buildah'], 'buildah')
+export const ctrMissing = interopSkip(['ctr', 'containerd'], 'containerd')
+
+function need(cmd: string, pkg: string): void {
+  if (!have(cmd)) throw new Error(`${cmd} is not installed: npm test installs it (apt-get install ${pkg}, as root)`)
+}
 
 export interface Podman {
   /** runs podman with this storage; rejects with its stderr on a non-zero exit */
@@ -24,12 +43,45 @@ export interface Podman {
   storage: TmpDir
 }
 
+/** The storage flags podman and buildah share: a private root and runroot, the vfs driver. */
+function storageArgs(storage: TmpDir): string[] {
+  return ['--root', `${storage.path}/root`, '--runroot', `${storage.path}/run`, '--storage-driver', 'vfs']
+}
+
+/** The environment of podman and buildah: credentials only from the storage's own auth.json. */
+function toolEnv(storage: TmpDir): NodeJS.ProcessEnv {
+  const env = {...process.env, REGISTRY_AUTH_FILE: `${storage.path}/auth.json`, TMPDIR: storage.path}
+  for (const k of ['XDG_RUNTIME_DIR', 'DOCKER_CONFIG']) delete env[k]
+  return env
+}
+
 /** startPodman makes a private storage for podman commands (remove it with `storage.remove()`). */
 export async function startPodman(): Promise<Podman> {
+  need('podman', 'podman')
   const storage = await tmpDir('podman')
+  await writeFile(`${storage.path}/auth.json`, '{"auths":{}}\n')
   const fn = async (args: string[]) => {
-    const r = await run('podman', ['--root', `${storage.path}/root`, '--runroot', `${storage.path}/run`, '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', '--events-backend', 'none', ...args])
+    const r = await run('podman', [...storageArgs(storage), '--tmpdir', `${storage.path}/tmp`, '--cgroup-manager', 'cgroupfs', '--events-backend', 'none', ...args], {env: toolEnv(storage)})
     if (r.code !== 0) throw new Error(`podman ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`)
+    return r
+  }
+  return Object.assign(fn, {storage})
+}
+
+export interface Buildah {
+  /** runs buildah with this storage; rejects with its stderr on a non-zero exit */
+  (args: string[]): Promise<RunResult>
+  storage: TmpDir
+}
+
+/** startBuildah makes a private storage for buildah commands (remove it with `storage.remove()`). */
+export async function startBuildah(): Promise<Buildah> {
+  need('buildah', 'buildah')
+  const storage = await tmpDir('buildah')
+  await writeFile(`${storage.path}/auth.json`, '{"auths":{}}\n')
+  const fn = async (args: string[]) => {
+    const r = await run('buildah', [...storageArgs(storage), ...args], {env: toolEnv(storage)})
+    if (r.code !== 0) throw new Error(`buildah ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`)
     return r
   }
   return Object.assign(fn, {storage})
@@ -41,30 +93,43 @@ export interface Containerd {
   stop(): Promise<void>
 }
 
-/** startContainerd runs a private containerd (rootful, its own root, state and socket, no CRI). */
+/**
+ * startContainerd runs a private containerd (rootful, its own root, state and socket in a temp
+ * dir, no CRI), never the machine's: ctr always gets this socket. Stopped by its pid.
+ */
 export async function startContainerd(): Promise<Containerd> {
+  need('containerd', 'containerd')
+  need('ctr', 'containerd')
   const dir = await tmpDir('containerd')
   const sock = `${dir.path}/containerd.sock`
   const config = `${dir.path}/config.toml`
   await writeFile(config, `version = 2\nroot = "${dir.path}/root"\nstate = "${dir.path}/state"\n[grpc]\n  address = "${sock}"\n[plugins."io.containerd.grpc.v1.cri"]\n  disable = true\n`)
   const child = spawn('containerd', ['--config', config], {stdio: 'ignore'})
+  const exited = new Promise((r) => child.once('exit', r))
+  // if the test process dies first: cleanups run last in, first out, so this kill precedes the removal
+  const unregister = onExit(() => {
+    if (child.exitCode === null && child.pid) process.kill(child.pid, 'SIGKILL')
+  })
   const ctr = async (args: string[]) => {
     const r = await run('ctr', ['--address', sock, '--namespace', 'ocitool-test', ...args])
     if (r.code !== 0) throw new Error(`ctr ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`)
     return r
   }
-  for (let i = 0; ; i++) {
-    if ((await run('ctr', ['--address', sock, 'version'])).code === 0) break
-    if (i > 50) throw new Error('containerd did not start')
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  return {
-    ctr,
-    stop: async () => {
-      const exited = new Promise((r) => child.once('exit', r))
+  const stop = async () => {
+    unregister()
+    if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM')
       await exited
-      await dir.remove()
-    },
+    }
+    await dir.remove()
   }
+  for (let i = 0; ; i++) {
+    if ((await run('ctr', ['--address', sock, 'version'])).code === 0) break
+    if (i > 100 || child.exitCode !== null) {
+      await stop()
+      throw new Error('containerd did not start')
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return {ctr, stop}
 }
