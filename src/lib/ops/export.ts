@@ -23,7 +23,7 @@ import {type RemoteOptions, withSession} from '../remote/session.js'
 import type {Location} from '../stores/location.js'
 import {openSource} from '../stores/open.js'
 import type {Source} from '../stores/types.js'
-import {type FlattenLayer, type FlattenResult, flatten} from '../tarball/flatten.js'
+import {type FlattenLayer, type FlattenResult, LAYER_PIECE, flatten} from '../tarball/flatten.js'
 import {selectPlatforms} from '../transfer/plan.js'
 import {DEFAULT_PLATFORM} from './resolve.js'
 
@@ -58,7 +58,7 @@ export async function exportImage(src: Location | Readable, dst: string | Writab
       const layers: FlattenLayer[] = manifest.layers.map((d, i) => ({
         what: `layer ${i + 1}/${n} ${d.digest}`,
         size: d.size,
-        open: async () => pipe(await source.blob(d), verify(d.digest, d.size, {what: `layer ${d.digest} from ${source.description}`}), () => {}),
+        open: async () => pipe(await source.blob(d), verify(d.digest, d.size, {what: `layer ${d.digest} from ${source.description}`, coalesce: LAYER_PIECE}), () => {}),
       }))
       const flat = {unsafePaths: options.unsafePaths, warn: options.warn, signal: options.signal}
       const r = typeof dst === 'string' ? await toFile(dst, (out) => flatten(layers, out, flat)) : await flatten(layers, dst, {...flat, end: false})

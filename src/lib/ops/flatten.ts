@@ -24,7 +24,7 @@ import {type RemoteOptions, withSession} from '../remote/session.js'
 import type {Location} from '../stores/location.js'
 import {openSource} from '../stores/open.js'
 import type {Source} from '../stores/types.js'
-import {type FlattenLayer, type FlattenResult, flatten} from '../tarball/flatten.js'
+import {type FlattenLayer, type FlattenResult, LAYER_PIECE, flatten} from '../tarball/flatten.js'
 import {selectPlatforms} from '../transfer/plan.js'
 import {type CopyOptions, type CopyResult, copy} from './copy.js'
 import {dropStaleAttestations, imagePlatforms, onlyRoot, readConfig} from './index-image.js'
@@ -101,7 +101,7 @@ function layersOf(source: Source, layers: Descriptor[]): FlattenLayer[] {
   return layers.map((d, i) => ({
     what: `layer ${i + 1}/${layers.length} ${d.digest}`,
     size: d.size,
-    open: async () => pipe(await source.blob(d), verify(d.digest, d.size, {what: `layer ${d.digest} from ${source.description}`}), () => {}) as Readable,
+    open: async () => pipe(await source.blob(d), verify(d.digest, d.size, {what: `layer ${d.digest} from ${source.description}`, coalesce: LAYER_PIECE}), () => {}) as Readable,
   }))
 }
 

@@ -29,6 +29,13 @@ import {type Action, type EntryKind, FlattenPlanner} from './flatten-plan.js'
 
 export {normalizeEntryPath} from './flatten-plan.js'
 
+/**
+ * LAYER_PIECE: layer blobs are best read in pieces of at least this size (VerifyOptions.coalesce):
+ * sockets deliver ~64 KiB, and every piece costs a hash update, a trip through zlib's thread pool
+ * and a tar parser step
+ */
+export const LAYER_PIECE = 1024 * 1024
+
 /** FlattenLayer is one layer, bottom first in the list; `open` gives a fresh (verified) blob stream per call. */
 export interface FlattenLayer {
   /** for messages: `layer 2 sha256:…` */
