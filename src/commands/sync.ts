@@ -14,17 +14,18 @@ import {renderReport} from '../lib/cli/sync-output.js'
 
 export default class Sync extends OcitoolCommand {
   static override summary = 'Mirror repositories: every tag of SRC (a repository, or every repository under a prefix ending in /) to DST'
-  static override description = `SRC is a repository (all its tags) or a prefix ending in "/" (every repository of the catalog under it); DST the matching repository or prefix, or oci:DIR.
+  static override description = `SRC is a repository (all its tags) or a prefix ending in "/" (every repository of the catalog under it); DST the matching repository or prefix, oci:DIR, or a directory of per-tag files: docker-archive:DIR/ or oci-archive:DIR/ (DIR/<repository>/<tag>.tar), dir:DIR (DIR/<repository>:<tag>/, as skopeo sync --dest dir writes).
 Images the destination has already (same digest under the tag: one manifest HEAD) are left alone; the others move on one transfer engine, several at once under one budget of --jobs blob transfers, each blob once (mounted between repositories of the destination). One failing image does not stop the others; the exit code is non-zero when any failed.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> registry.example.com/team/app mirror.example.com/team/app --semver ">=1.0" --newest 5',
     '<%= config.bin %> <%= command.id %> registry.example.com/team/ mirror.example.com/mirror/team/ --exclude ".*-rc.*" --dry-run --json',
     '<%= config.bin %> <%= command.id %> registry.example.com/ mirror.example.com/ --shard 0/3 --json > shard-0.json',
+    '<%= config.bin %> <%= command.id %> registry.example.com/team/ docker-archive:/media/usb/team/ --platform linux/amd64',
   ]
   static override enableJsonFlag = true
   static override args = {
     src: Args.string({description: 'source repository, or prefix ending in /'}),
-    dst: Args.string({description: 'destination repository, prefix ending in /, or oci:DIR'}),
+    dst: Args.string({description: 'destination repository, prefix ending in /, oci:DIR, docker-archive:DIR/, oci-archive:DIR/ or dir:DIR'}),
   }
   static override flags = {
     config: Flags.string({description: 'a YAML file of sources (src, dst, filters, platforms, referrers each) and per-registry settings (concurrency, requests-per-second, insecure); see docs/sync.md', helpValue: 'FILE', exclusive: ['include', 'exclude', 'semver', 'newest', 'platform', 'referrers']}),

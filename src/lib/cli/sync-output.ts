@@ -6,7 +6,7 @@ export function renderReport(r: SyncReport): string {
   for (const repo of r.repositories) {
     if (repo.error) lines.push(`failed   ${repo.source} → ${repo.destination}: ${repo.error}`)
     for (const t of repo.tags) {
-      const what = `${repo.destination}:${t.tag}`
+      const what = t.file ?? `${repo.destination}:${t.tag}`
       if (t.status === 'failed') lines.push(`failed   ${what}: ${t.reason ?? 'unknown error'}`)
       else lines.push(`${t.status.padEnd(8)} ${what} ${t.digest ?? ''}${t.status === 'copied' || t.status === 'copy' ? ` (${size(t.bytes)})` : ''}`.trimEnd())
     }

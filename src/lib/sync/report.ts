@@ -27,6 +27,8 @@ export interface TagReport {
   blobs: BlobCounts
   seconds: number
   referrers?: number
+  /** the file (or `dir:` directory) written for this tag, for a directory-of-archives destination */
+  file?: string
 }
 
 export interface RepositoryReport {

@@ -16,6 +16,7 @@ import {readBody} from '../remote/transport/http.js'
 import {RegistrySource} from '../stores/registry.js'
 import type {ManifestBytes} from '../stores/types.js'
 import {selectPlatforms} from '../transfer/plan.js'
+import {archiveDigests, archivePath} from './archives.js'
 import {compileFilter, newestBySemver, newestByTime} from './filters.js'
 import {mapLimit} from './pool.js'
 import {type Shard, inShard} from './shard.js'
@@ -103,6 +104,7 @@ async function resolveRepo(session: Session, spec: SyncSpec, pair: RepoPair, opt
     try {
       let current: boolean
       if (present) current = present.get(tag) === m.digest
+      else if (pair.dest.kind === 'archives') current = (await archiveDigests(pair.dest.format, archivePath(pair.dest, tag))).includes(m.digest)
       else if (pair.dest.kind === 'registry') current = (await session.repository(pair.dest.repo).headManifest(tag))?.digest === m.digest
       else current = false
       return {tag, status: current ? 'current' : 'copy', manifest: m}

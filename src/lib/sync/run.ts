@@ -14,6 +14,7 @@ import type {Sink} from '../stores/types.js'
 import {BlobBudget} from '../transfer/budget.js'
 import {type TransferEvent, transfer} from '../transfer/engine.js'
 import {makePlan} from '../transfer/plan.js'
+import {type ArchiveDest, archivePath, openArchiveSink, planningSink} from './archives.js'
 import {countPlan} from './dry-run.js'
 import {BlobLedger, LedgerSink, LedgerSource, type Place} from './ledger.js'
 import {mapLimit} from './pool.js'
@@ -90,9 +91,10 @@ function round(s: number): number {
   return Math.round(s * 1000) / 1000
 }
 
-function baseReport(image: ImageWork): TagReport {
+function baseReport(w: RepoWork, image: ImageWork): TagReport {
   return {
     tag: image.tag,
+    ...(w.pair.dest.kind === 'archives' ? fileOf(w.pair.dest, image.tag) : {}),
     status: image.status === 'copy' ? 'copied' : image.status,
     ...(image.manifest ? {digest: image.manifest.digest} : {}),
     ...(image.reason ? {reason: image.reason, exitCode: image.exitCode} : {}),
@@ -102,26 +104,39 @@ function baseReport(image: ImageWork): TagReport {
   }
 }
 
-async function sinkFor(session: Session, pair: RepoPair, options: SyncOptions): Promise<{sink: Sink; place: Place}> {
+function fileOf(d: ArchiveDest, tag: string): {file?: string} {
+  try {
+    return {file: archivePath(d, tag)}
+  } catch {
+    return {} // a name no file can have: the image fails with that reason when it is written
+  }
+}
+
+/** sinkFor opens where one tag of a repository goes, and the names its root gets there */
+async function sinkFor(session: Session, pair: RepoPair, tag: string, options: SyncOptions): Promise<{sink: Sink; place: Place; names: string[]}> {
   const d = pair.dest
   if (d.kind === 'registry') {
-    return {sink: new RegistrySink(session, d.repo.withTag('latest'), {chunkSize: options.registries?.[d.repo.registry]?.chunkSize ?? options.chunkSize, sessions: options.sessions}), place: {name: d.repo.name, registry: d.repo.registry, repository: d.repo.repository}}
+    return {sink: new RegistrySink(session, d.repo.withTag('latest'), {chunkSize: options.registries?.[d.repo.registry]?.chunkSize ?? options.chunkSize, sessions: options.sessions}), place: {name: d.repo.name, registry: d.repo.registry, repository: d.repo.repository}, names: [tag]}
   }
-  return {sink: await openSink({kind: 'oci', path: d.dir}, session), place: {name: `oci:${d.dir}`}}
+  if (d.kind === 'archives') {
+    const {sink, file, names} = await openArchiveSink(session, d, tag)
+    return {sink, place: {name: `${d.format}:${file}`}, names}
+  }
+  return {sink: await openSink({kind: 'oci', path: d.dir}, session), place: {name: `oci:${d.dir}`}, names: [tag]}
 }
 
 async function moveImage(session: Session, ledger: BlobLedger, budget: BlobBudget, w: RepoWork, image: ImageWork, options: SyncOptions, emit: (e: SyncEvent) => void): Promise<TagReport> {
-  const report = baseReport(image)
+  const report = baseReport(w, image)
   if (image.status !== 'copy' || !image.manifest) return report
   const repository = w.pair.source.name
   const t0 = performance.now()
   const owner = {}
   emit({type: 'image-start', repository, tag: image.tag})
   try {
-    const {sink: inner, place} = await sinkFor(session, w.pair, options)
+    const {sink: inner, place, names} = await sinkFor(session, w.pair, image.tag, options)
     const sink = new LedgerSink(inner, ledger, place, owner)
     const source = new LedgerSource(w.source, sink)
-    const plan = await makePlan(source, sink, [{manifest: image.manifest, names: [image.tag]}])
+    const plan = await makePlan(source, sink, [{manifest: image.manifest, names}])
     const r = await transfer(source, sink, plan, {budget, onEvent: emit, signal: options.signal})
     report.bytes = r.bytes
     report.blobs = {copied: r.copied, mounted: r.mounted, skipped: r.skipped}
@@ -145,11 +160,11 @@ async function moveImage(session: Session, ledger: BlobLedger, budget: BlobBudge
 }
 
 async function planImage(session: Session, ledger: BlobLedger, w: RepoWork, image: ImageWork, options: SyncOptions): Promise<TagReport> {
-  const report = baseReport(image)
+  const report = baseReport(w, image)
   if (image.status !== 'copy' || !image.manifest) return report
   report.status = 'copy'
   try {
-    const {sink, place} = await sinkFor(session, w.pair, options)
+    const {sink, place} = w.pair.dest.kind === 'archives' ? {sink: planningSink(w.pair.dest, image.tag), place: {name: `${w.pair.dest.format}:${archivePath(w.pair.dest, image.tag)}`}} : await sinkFor(session, w.pair, image.tag, options)
     const counted = await countPlan(w.source, sink, place, ledger, image.manifest, image.tag)
     report.bytes = counted.bytes
     report.blobs = counted.blobs

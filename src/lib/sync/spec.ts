@@ -2,13 +2,14 @@
  * spec: what one sync source asks for (from the command line or one entry of a config file),
  * and where its repositories are. SRC is a repository (`reg/team/app`: all its tags) or a prefix
  * ending in `/` (`reg/team/`, `reg/`: every repository of the catalog under it); DST the matching
- * repository or prefix, or an OCI layout (`oci:DIR`; under a prefix, one layout per repository
- * in DIR/<path below the prefix>).
+ * repository or prefix, an OCI layout (`oci:DIR`; under a prefix, one layout per repository
+ * in DIR/<path below the prefix>), or a directory of per-tag archives (archives.ts).
  */
 import * as path from 'node:path'
 import {UsageError} from '../errors.js'
 import {Repository, parseRegistry, parseRepository} from '../name/reference.js'
 import type {Platform} from '../oci/types.js'
+import {type ArchiveDest, type ArchiveFormat, describeArchives, parseArchiveDest} from './archives.js'
 
 export interface SyncSpec {
   src: string
@@ -39,6 +40,7 @@ export type DestEndpoint =
   | {kind: 'repository'; repo: Repository}
   | {kind: 'prefix'; registry: string; path: string}
   | {kind: 'oci'; dir: string; perRepository: boolean}
+  | {kind: 'archives'; format: ArchiveFormat; root: string}
 
 /** parseSource reads SRC: a repository, or a prefix ending in `/`. */
 export function parseSource(src: string): SourceEndpoint {
@@ -54,6 +56,8 @@ export function parseDest(dst: string, src: SourceEndpoint): DestEndpoint {
     if (dir === '' || dir === '/') throw new UsageError(`invalid destination "${dst}": oci: needs a directory`)
     return {kind: 'oci', dir: dir.replace(/\/+$/, '') || dir, perRepository: src.kind === 'prefix'}
   }
+  const archives = parseArchiveDest(dst)
+  if (archives) return {kind: 'archives', ...archives}
   const s = dst.replace(/^docker:\/\//, '')
   if (s.endsWith('/')) return parsePrefix(s, 'destination')
   if (src.kind === 'prefix') throw new UsageError(`invalid destination "${dst}": a prefix source (${src.registry}/${src.path}) needs a prefix destination ending in "/"`)
@@ -73,7 +77,7 @@ function parsePrefix(s: string, what: string): {kind: 'prefix'; registry: string
 /** A repository to mirror, where it goes. */
 export interface RepoPair {
   source: Repository
-  dest: {kind: 'registry'; repo: Repository} | {kind: 'oci'; dir: string}
+  dest: {kind: 'registry'; repo: Repository} | {kind: 'oci'; dir: string} | ArchiveDest
 }
 
 /** destFor maps one source repository to its destination. */
@@ -86,10 +90,12 @@ export function destFor(src: SourceEndpoint, dst: DestEndpoint, repo: Repository
       return {kind: 'registry', repo: new Repository(dst.registry, `${dst.path}${rel}`)}
     case 'oci':
       return {kind: 'oci', dir: dst.perRepository ? path.join(dst.dir, rel) : dst.dir}
+    case 'archives':
+      return {kind: 'archives', format: dst.format, root: dst.root, rel, sourceName: repo.name}
   }
 }
 
 /** describeDest names a destination as users write it. */
 export function describeDest(d: RepoPair['dest']): string {
-  return d.kind === 'registry' ? d.repo.name : `oci:${d.dir}`
+  return d.kind === 'registry' ? d.repo.name : d.kind === 'oci' ? `oci:${d.dir}` : describeArchives(d)
 }
