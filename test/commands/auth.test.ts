@@ -182,10 +182,13 @@ describe('token auth registry', () => {
     assert.match(h.stdout, /^Authorization: Bearer [\w-]+\.[\w-]+\.[\w-]+\n$/)
   })
 
-  it('ACCESS_TOKEN is sent as it is; REFRESH_TOKEN is exchanged with the refresh_token grant', async () => {
+  it('ACCESS_TOKEN goes as it is where the realm has no exchange endpoint; REFRESH_TOKEN is exchanged with the refresh_token grant', async () => {
     const token = reg.tokenServer!.issue('alice', ['repository:tok/app:pull'])
+    const before = reg.tokenServer!.requests().length
     const a = await runCli(['digest', `${reg.host}/tok/app:v1`], {env: {ACCESS_TOKEN: token}})
     assert.equal(a.stdout, `${img.manifestDigest}\n`, a.stderr)
+    // the realm is /token: its sibling /exchange is asked once, answers 404, and the token is used as it is
+    assert.deepEqual(reg.tokenServer!.requests().slice(before).map((q) => [q.method, q.path, q.status]), [['POST', '/exchange', 404]])
 
     const res = await fetch(reg.tokenServer!.realm, {
       method: 'POST',

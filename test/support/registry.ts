@@ -26,6 +26,8 @@ export interface RegistryOptions {
   anonymous?: Grants
   /** Token flavour: token lifetime in seconds (default 300). */
   tokenExpiresIn?: number
+  /** Token flavour: the realm is Azure Container Registry's `/oauth2/token` (see token-server.ts). */
+  acr?: boolean
   /** Serve HTTPS with a generated CA. Always on for `tls`; opt-in for `basic` and `token` (the token server then uses HTTPS too). */
   tls?: boolean
   /** Deep-merged into the generated configuration (objects merge, everything else replaces). */
@@ -169,7 +171,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<RunningRegis
     } else if (flavour === 'token') {
       tokenServer = await startTokenServer({
         users, permissions: opts.permissions ?? defaultPermissions, anonymous: opts.anonymous,
-        expiresIn: opts.tokenExpiresIn, tls: serverCert, dir,
+        expiresIn: opts.tokenExpiresIn, tls: serverCert, dir, acr: opts.acr,
       })
       auth = {token: {realm: tokenServer.realm, service: tokenServer.service, issuer: tokenServer.issuer, rootcertbundle: tokenServer.certFile}}
     }

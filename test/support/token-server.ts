@@ -2,6 +2,10 @@
 // and .../auth/oauth/) for tests: GET /token with optional Basic auth, POST /token with
 // grant_type=password or refresh_token. Tokens are RS256 JWTs with an x5c header whose
 // single certificate is the one the registry lists in `auth.token.rootcertbundle`.
+// Azure Container Registry's endpoints too: with `acr: true` the realm is `/oauth2/token`, and
+// `POST /oauth2/exchange` (form: grant_type=access_token, service, access_token, tenant optional)
+// trades an identity provider's access token (`aadToken(user)`) for a refresh token, answered
+// `{"refresh_token": …}`; an unknown access token gets 401, as ACR answers.
 
 import * as crypto from 'node:crypto'
 import * as fsp from 'node:fs/promises'
@@ -32,6 +36,8 @@ export interface TokenServerOptions {
   tls?: CertPair
   /** Where to write the signing certificate; a fresh temp dir by default. */
   dir?: string
+  /** The realm is ACR's `/oauth2/token` (default `/token`); `/oauth2/exchange` is served either way. */
+  acr?: boolean
 }
 
 /** TokenRequest is one request the server answered, for assertions. */
@@ -67,6 +73,8 @@ export interface RunningTokenServer {
   requests(): TokenRequest[]
   /** issue mints a token directly, as the server would for user (undefined = anonymous). */
   issue(user: string | undefined, scopes: string[], expiresIn?: number): string
+  /** aadToken mints an identity provider's access token for user (opaque), for `/oauth2/exchange`. */
+  aadToken(user: string): string
   stop(): Promise<void>
 }
 
@@ -146,6 +154,7 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<R
   const certDer = new crypto.X509Certificate(await fsp.readFile(signer.certFile)).raw
   const log: TokenRequest[] = []
   const refreshTokens = new Map<string, string>()
+  const aadTokens = new Map<string, string>()
 
   const issue = (user: string | undefined, scopes: string[], ttl = expiresIn): string => {
     const now = Math.floor(Date.now() / 1000)
@@ -171,7 +180,8 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<R
       const extra: http.OutgoingHttpHeaders = status === 401 ? {'www-authenticate': 'Basic realm="ocitool-test"'} : {}
       res.writeHead(status, {'content-type': 'application/json', ...extra}).end(JSON.stringify(body))
     }
-    if (u.pathname !== '/token') return reply(404, {error: 'not_found'})
+    if (u.pathname === '/oauth2/exchange') return exchange(req, rec, reply)
+    if (u.pathname !== '/token' && u.pathname !== '/oauth2/token') return reply(404, {error: 'not_found'})
     const splitScopes = (vals: string[]) => vals.flatMap((s) => s.split(' ')).filter(Boolean)
 
     if (req.method === 'GET') {
@@ -245,6 +255,35 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<R
     return reply(405, {error: 'method_not_allowed'})
   }
 
+  const readForm = async (req: http.IncomingMessage): Promise<URLSearchParams | undefined> => {
+    const chunks: Buffer[] = []
+    let size = 0
+    for await (const c of req) {
+      size += (c as Buffer).length
+      if (size > 65536) return undefined
+      chunks.push(c as Buffer)
+    }
+    return new URLSearchParams(Buffer.concat(chunks).toString('utf8'))
+  }
+
+  /** exchange is ACR's POST /oauth2/exchange: an access token for a refresh token. */
+  const exchange = async (req: http.IncomingMessage, rec: TokenRequest, reply: (status: number, body: object) => void) => {
+    if (req.method !== 'POST') return reply(405, {error: 'method_not_allowed'})
+    const f = await readForm(req)
+    if (!f) return reply(413, {error: 'invalid_request'})
+    rec.service = f.get('service') ?? undefined
+    rec.grantType = f.get('grant_type') ?? undefined
+    if (!/^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')) return reply(400, {error: 'invalid_request', error_description: 'expected a form body'})
+    if (rec.grantType !== 'access_token') return reply(400, {error: 'unsupported_grant_type'})
+    if (rec.service !== service) return reply(400, {error: 'invalid_request', error_description: 'missing or unknown service'})
+    const user = aadTokens.get(f.get('access_token') ?? '')
+    if (!user) return reply(401, {errors: [{code: 'UNAUTHORIZED', message: 'invalid access token'}]})
+    rec.user = user
+    const rt = crypto.randomBytes(24).toString('hex')
+    refreshTokens.set(rt, user)
+    return reply(200, {refresh_token: rt})
+  }
+
   const listener = (req: http.IncomingMessage, res: http.ServerResponse) => {
     handle(req, res).catch((err) => {
       if (!res.headersSent) res.writeHead(500).end(String(err))
@@ -259,9 +298,14 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<R
   })
   const url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`
   return {
-    url, realm: `${url}/token`, service, issuer, certFile: signer.certFile, users,
+    url, realm: `${url}${opts.acr ? '/oauth2/token' : '/token'}`, service, issuer, certFile: signer.certFile, users,
     requests: () => log.map((r) => ({...r, scopes: [...r.scopes]})),
     issue,
+    aadToken(user: string) {
+      const t = `aad.${crypto.randomBytes(24).toString('base64url')}`
+      aadTokens.set(t, user)
+      return t
+    },
     async stop() {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))

@@ -4,9 +4,12 @@
  * Precedence, first match wins:
  *  1. `OCITOOL_USERNAME` + `OCITOOL_PASSWORD`: basic credentials. These names belong to ocitool,
  *     so setting them is the clearest statement of intent.
- *  2. `ACCESS_TOKEN`: a bearer token used as it is (registryToken); ready to use, no exchange.
- *  3. `REFRESH_TOKEN`: an OAuth2 refresh token (identityToken), exchanged by the transport with
+ *  2. `REFRESH_TOKEN`: an OAuth2 refresh token (identityToken), exchanged by the transport with
  *     `grant_type=refresh_token`; `OCITOOL_USERNAME`, when set, goes with it.
+ *  3. `ACCESS_TOKEN`: an OAuth2 access token (accessToken): exchanged by the transport at the
+ *     realm's `exchange` endpoint (ACR's `/oauth2/exchange`) for a refresh token, as appendlayer
+ *     does; sent as a bearer token as it is where the realm has no such endpoint.
+ *  (2 before 3 as in appendlayer, which uses REFRESH_TOKEN when both are set.)
  *
  * `OCITOOL_REGISTRY`, when set, limits all of them to that registry. Without it they are offered
  * to every registry a command talks to: ACCESS_TOKEN and REFRESH_TOKEN are common names, so set
@@ -55,14 +58,14 @@ export class EnvKeychain implements Keychain {
     if (username !== undefined && password !== undefined) {
       return found({kind: 'basic', username, password}, `env ${envVars.username}/${envVars.password}`)
     }
-    const accessToken = this.#get(envVars.accessToken)
-    if (accessToken !== undefined) return found({kind: 'registryToken', token: accessToken}, `env ${envVars.accessToken}`)
     const refreshToken = this.#get(envVars.refreshToken)
     if (refreshToken !== undefined) {
       const credential: Credential =
         username === undefined ? {kind: 'identityToken', token: refreshToken} : {kind: 'identityToken', token: refreshToken, username}
       return found(credential, `env ${envVars.refreshToken}`)
     }
+    const accessToken = this.#get(envVars.accessToken)
+    if (accessToken !== undefined) return found({kind: 'accessToken', token: accessToken}, `env ${envVars.accessToken}`)
     if ((username === undefined) !== (password === undefined) && !this.#warned) {
       this.#warned = true
       const set = username === undefined ? envVars.password : envVars.username

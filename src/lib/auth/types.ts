@@ -5,12 +5,17 @@
  *  - basic: a username and password (sent as Basic, or exchanged for a bearer token);
  *  - identityToken: an OAuth2 refresh token (Docker's `identitytoken`), exchanged at the
  *    token endpoint with `grant_type=refresh_token`;
- *  - registryToken: a bearer token used as it is (Docker's `registrytoken`, `ACCESS_TOKEN`).
+ *  - registryToken: a bearer token used as it is (Docker's `registrytoken`, `DXF_TOKEN`);
+ *  - accessToken: an identity provider's OAuth2 access token (`ACCESS_TOKEN`, as appendlayer
+ *    and Azure Container Registry use it): exchanged at the token realm's sibling `exchange`
+ *    endpoint (ACR's `/oauth2/exchange`) for a refresh token, then as identityToken; a realm
+ *    without that endpoint (404/405) gets it as a bearer token as it is.
  */
 export type Credential =
   | {kind: 'basic'; username: string; password: string}
   | {kind: 'identityToken'; token: string; username?: string}
   | {kind: 'registryToken'; token: string}
+  | {kind: 'accessToken'; token: string}
 
 /** Where a credential came from, for `--verbose` and `auth get` (never the secret itself). */
 export interface ResolvedCredential {

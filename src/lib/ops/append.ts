@@ -71,7 +71,8 @@ export async function append(base: Location | undefined, layers: string[], dst: 
         {platforms: options.platforms},
       )
       overlay.setRoots([{...newRoot, names: []}])
-      return copy({source: overlay}, dst, {...options, platforms: undefined})
+      // the same session: the tokens got while reading the base serve the push too
+      return copy({source: overlay}, dst, {...options, session, platforms: undefined})
     })
   } finally {
     for (const l of prepared) await l.cleanup().catch(() => {})

@@ -61,11 +61,12 @@ describe('EnvKeychain', () => {
       want: {kind: 'basic', username: 'u', password: 'p'},
     },
     {
-      name: 'access token wins over refresh token',
+      name: 'refresh token wins over access token (as in appendlayer)',
       env: {ACCESS_TOKEN: 'at', REFRESH_TOKEN: 'rt'},
-      want: {kind: 'registryToken', token: 'at'},
-      source: 'env ACCESS_TOKEN',
+      want: {kind: 'identityToken', token: 'rt'},
+      source: 'env REFRESH_TOKEN',
     },
+    {name: 'access token', env: {ACCESS_TOKEN: 'at'}, want: {kind: 'accessToken', token: 'at'}, source: 'env ACCESS_TOKEN'},
     {name: 'refresh token', env: {REFRESH_TOKEN: 'rt'}, want: {kind: 'identityToken', token: 'rt'}, source: 'env REFRESH_TOKEN'},
     {
       name: 'refresh token with a username',
@@ -73,7 +74,7 @@ describe('EnvKeychain', () => {
       want: {kind: 'identityToken', token: 'rt', username: 'u'},
     },
     {name: 'empty values are unset', env: {OCITOOL_USERNAME: '', OCITOOL_PASSWORD: '', ACCESS_TOKEN: ''}},
-    {name: 'OCITOOL_REGISTRY matches', env: {ACCESS_TOKEN: 'at', OCITOOL_REGISTRY: 'https://GHCR.io/'}, registry: 'ghcr.io', want: {kind: 'registryToken', token: 'at'}},
+    {name: 'OCITOOL_REGISTRY matches', env: {ACCESS_TOKEN: 'at', OCITOOL_REGISTRY: 'https://GHCR.io/'}, registry: 'ghcr.io', want: {kind: 'accessToken', token: 'at'}},
     {name: 'OCITOOL_REGISTRY elsewhere', env: {ACCESS_TOKEN: 'at', OCITOOL_REGISTRY: 'quay.io'}, registry: 'ghcr.io'},
   ]
   for (const c of cases) {

@@ -8,6 +8,11 @@
  * request, so a copy asks once for pull on the source and push on the destination. Tokens are
  * cached per scope set until shortly before `expires_in`.
  *
+ * An identity provider's access token (`ACCESS_TOKEN`; Azure Container Registry's AAD token) is
+ * first exchanged for a refresh token, once per run: POST `grant_type=access_token` to the
+ * realm's sibling `exchange` endpoint (`https://R.azurecr.io/oauth2/token` → `…/oauth2/exchange`),
+ * answered `{"refresh_token": …}`. A realm without one (404/405) gets the token as it is.
+ *
  * Credentials never go in clear text unless the user asked for it (--insecure): a plain-HTTP
  * realm is refused for an HTTPS registry (loopback and private hosts included), and for a
  * plain-HTTP registry too unless the realm's host is one plain HTTP is allowed for by default.
@@ -44,6 +49,8 @@ export class Authenticator {
   private wanted = new Set<string>()
   /** `scheme://host` the registry answered on (its ping); https until known */
   private registryOrigin?: string
+  /** an access token's exchange: the refresh token, or undefined when the realm has no exchange endpoint */
+  private exchanged?: Promise<string | undefined>
 
   constructor(private readonly opts: AuthenticatorOptions) {}
 
@@ -91,6 +98,11 @@ export class Authenticator {
       return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
     }
     if (cred?.credential.kind === 'registryToken') return `Bearer ${cred.credential.token}`
+    if (cred?.credential.kind === 'accessToken') {
+      const token = cred.credential.token
+      this.exchanged ??= this.exchange(c, token)
+      if ((await this.exchanged) === undefined) return `Bearer ${token}`
+    }
     const now = Date.now()
     const cached = this.tokens.find((t) => t.expiresAt > now && covers(t.scopes, scopes))
     if (cached) return `Bearer ${cached.value}`
@@ -120,7 +132,8 @@ export class Authenticator {
     return this.credential
   }
 
-  private async fetchToken(c: Challenge, scopes: string[], cred: ResolvedCredential | undefined): Promise<CachedToken> {
+  /** realmUrl is the challenge's realm, refused when it is not http(s) or would take credentials in clear text. */
+  private realmUrl(c: Challenge): URL {
     const realm = c.params.realm
     if (!realm) throw new RegistryError(`${this.opts.registry}: bearer challenge without a realm`, {code: 'BAD_CHALLENGE'})
     const url = webUrl(realm)
@@ -134,10 +147,54 @@ export class Authenticator {
         throw new AuthError(`${this.opts.registry}: token realm ${url.origin} is plain HTTP; refusing to send credentials there (use --insecure to allow)`, {code: 'INSECURE_REALM'})
       }
     }
+    return url
+  }
+
+  /** exchange trades an access token for a refresh token at the realm's `exchange` endpoint (ACR's). */
+  private async exchange(c: Challenge, accessToken: string): Promise<string | undefined> {
+    const url = new URL('exchange', this.realmUrl(c))
+    const form = new URLSearchParams({grant_type: 'access_token', access_token: accessToken})
+    if (c.params.service) form.set('service', c.params.service)
+    const res = await this.send({
+      method: 'POST',
+      url: url.toString(),
+      headers: {'content-type': 'application/x-www-form-urlencoded'},
+      body: form.toString(),
+      secretBody: true,
+    })
+    if (res.status === 404 || res.status === 405) {
+      res.body.resume()
+      return undefined
+    }
+    const body = await readBody(res.body, 1024 * 1024, `refresh token from ${new URL(res.url).origin}`)
+    const server = `token server ${new URL(res.url).host}`
+    if (res.status !== 200) {
+      throw statusError(res.status, body, res.headers['content-type'] as string | undefined, {registry: this.opts.registry, subject: this.opts.registry, hadCredentials: true, server}, {method: 'POST', path: 'exchange'})
+    }
+    let doc: {refresh_token?: unknown}
+    try {
+      doc = JSON.parse(body.toString('utf8'))
+    } catch {
+      throw new RegistryError(`${this.opts.registry}: ${server} answered the access token exchange with something that is not JSON`, {code: 'BAD_TOKEN'})
+    }
+    if (typeof doc.refresh_token !== 'string' || doc.refresh_token === '') {
+      throw new RegistryError(`${this.opts.registry}: ${server} answered the access token exchange without a refresh_token`, {code: 'BAD_TOKEN'})
+    }
+    return doc.refresh_token
+  }
+
+  private async fetchToken(c: Challenge, scopes: string[], cred: ResolvedCredential | undefined): Promise<CachedToken> {
+    const url = this.realmUrl(c)
+    const realm = url.toString()
     const service = c.params.service
     const credential = cred?.credential
     if (credential?.kind === 'identityToken') {
       return this.postToken(url, {grant_type: 'refresh_token', refresh_token: credential.token, service, scopes})
+    }
+    if (credential?.kind === 'accessToken') {
+      // header() exchanged it before asking for a token; a realm without the endpoint never gets here
+      const refresh = await this.exchanged
+      return this.postToken(url, {grant_type: 'refresh_token', refresh_token: refresh!, service, scopes})
     }
     const query = new URLSearchParams()
     if (service) query.set('service', service)
