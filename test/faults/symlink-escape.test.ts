@@ -11,7 +11,7 @@ import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {tarOf, writeDockerArchive} from '../../scripts/make-hostile-corpus.js'
-import {flatten} from '../../src/lib/tarball/flatten.js'
+import {flatten} from '../../src/lib/flatten/index.js'
 import {runCli} from '../support/cli.js'
 import {run} from '../support/exec.js'
 import {sha256} from '../support/fixtures.js'

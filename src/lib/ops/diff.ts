@@ -11,7 +11,7 @@ import {verify} from '../io/verify.js'
 import type {Descriptor, ImageConfig, Platform} from '../oci/types.js'
 import {type RemoteOptions, withSession} from '../remote/session.js'
 import type {Location} from '../stores/location.js'
-import {type FileTree, applyLayer, sameFile} from '../tarball/layer-files.js'
+import {type FileTree, applyLayer, sameFile} from '../flatten/index.js'
 import {type SourceImage, openImage} from './source-image.js'
 
 export interface ConfigChange {

@@ -23,7 +23,7 @@ import {type RemoteOptions, withSession} from '../remote/session.js'
 import type {Location} from '../stores/location.js'
 import {openSource} from '../stores/open.js'
 import type {Source} from '../stores/types.js'
-import {type FlattenLayer, type FlattenResult, LAYER_PIECE, flatten} from '../tarball/flatten.js'
+import {type FlattenLayer, type FlattenResult, LAYER_PIECE, flatten} from '../flatten/index.js'
 import {selectPlatforms} from '../transfer/plan.js'
 import {DEFAULT_PLATFORM} from './resolve.js'
 

@@ -1,7 +1,7 @@
 /**
  * flatten: squash an image's layers into one (`crane flatten`). Per image (every image child of
  * an index, or the chosen platforms), the applied filesystem of its layers (whiteouts applied,
- * hard links kept: tarball/flatten.ts) becomes one layer, compressed as `append` compresses;
+ * hard links kept: flatten/flatten.ts) becomes one layer, compressed as `append` compresses;
  * the config keeps everything but rootfs (one diff id) and history (one entry).
  *
  * `flattenToFiles` is the local form build systems use (containerregistry's flattener): the
@@ -24,7 +24,7 @@ import {type RemoteOptions, withSession} from '../remote/session.js'
 import type {Location} from '../stores/location.js'
 import {openSource} from '../stores/open.js'
 import type {Source} from '../stores/types.js'
-import {type FlattenLayer, type FlattenResult, LAYER_PIECE, flatten} from '../tarball/flatten.js'
+import {type FlattenLayer, type FlattenResult, LAYER_PIECE, flatten} from '../flatten/index.js'
 import {selectPlatforms} from '../transfer/plan.js'
 import {type CopyOptions, type CopyResult, copy} from './copy.js'
 import {dropStaleAttestations, imagePlatforms, onlyRoot, readConfig} from './index-image.js'

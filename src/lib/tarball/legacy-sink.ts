@@ -34,7 +34,7 @@ import type {Descriptor} from '../oci/types.js'
 import type {ManifestBytes, PutManifestOptions, Sink} from '../stores/types.js'
 import {MAX_CONFIG_BYTES} from './docker-archive-image.js'
 import {type ArchiveImage, MANIFEST_JSON, repoTagOf} from './docker-manifest.js'
-import {decompressLayer} from './flatten-decompress.js'
+import {decompressLayer} from './decompress.js'
 import {
   LEGACY_VERSION,
   type LegacyConfig,

@@ -8,7 +8,7 @@ import * as tar from 'tar-stream'
 
 import {ExitCode, isOcitoolError} from '../../../src/lib/errors.js'
 import {verify} from '../../../src/lib/io/verify.js'
-import {type FlattenLayer, type FlattenOptions, flatten, normalizeEntryPath} from '../../../src/lib/tarball/flatten.js'
+import {type FlattenLayer, type FlattenOptions, flatten, normalizeEntryPath} from '../../../src/lib/flatten/index.js'
 
 interface Item {
   name: string

@@ -1,5 +1,5 @@
 /**
- * flatten-decompress: a layer blob as the tar inside it, whatever the media type says: the
+ * decompress: a layer blob as the tar inside it, whatever the media type says: the
  * first bytes decide (gzip `1f 8b`, zstd `28 b5 2f fd`, else an uncompressed tar).
  *
  * zstd: Node 20's zlib has no zstd. When zlib has `createZstdDecompress` (Node 22.15+), it is

@@ -1,7 +1,7 @@
 /**
  * flatten: the filesystem of an image as one tar (`crane export`): layers applied in order,
  * later layers win, whiteouts applied and never written, hard links kept (after their
- * targets), symlinks kept as links. See flatten-plan.ts for the rules.
+ * targets), symlinks kept as links. See plan.ts for the rules.
  *
  * Two streaming passes, so memory grows with the number of paths, never with layer sizes:
  * pass 1 reads the headers of every layer from the top down and decides what survives; pass 2
@@ -24,10 +24,8 @@ import {pipeline} from 'node:stream/promises'
 import * as tar from 'tar-stream'
 
 import {InterruptedError, OcitoolError, isOcitoolError} from '../errors.js'
-import {decompressLayer} from './flatten-decompress.js'
-import {type Action, type EntryKind, FlattenPlanner} from './flatten-plan.js'
-
-export {normalizeEntryPath} from './flatten-plan.js'
+import {decompressLayer} from '../tarball/decompress.js'
+import {type Action, type EntryKind, FlattenPlanner} from './plan.js'
 
 /**
  * LAYER_PIECE: layer blobs are best read in pieces of at least this size (VerifyOptions.coalesce):

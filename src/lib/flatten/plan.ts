@@ -1,5 +1,5 @@
 /**
- * flatten-plan: pass 1 of `flatten`. Fed the entries of every layer, top layer first, it
+ * plan: pass 1 of `flatten`. Fed the entries of every layer, top layer first, it
  * decides which entry of which layer is in the flattened filesystem, by the layer rules of the
  * OCI image spec (https://github.com/opencontainers/image-spec/blob/main/layer.md#whiteouts):
  *

@@ -9,8 +9,8 @@ import type {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import * as tar from 'tar-stream'
 import {OcitoolError} from '../errors.js'
-import {decompressLayer} from './flatten-decompress.js'
-import {normalizeEntryPath} from './flatten-plan.js'
+import {decompressLayer} from '../tarball/decompress.js'
+import {normalizeEntryPath} from './plan.js'
 
 export interface FileInfo {
   type: string
