@@ -18,7 +18,8 @@ export default class Catalog extends OcitoolCommand {
     const options = {...this.remoteOptions(), maxPages: flags['max-pages']}
     if (this.jsonEnabled()) return {repositories: await ops.listRepositories(registry, registryApiHost(registry), options)}
     await ops.eachRepository(registry, registryApiHost(registry), options, (repos) => {
-      for (const r of repos) this.log(flags['full-ref'] ? `${registry}/${r}` : r)
+      // one write per page (see ls)
+      if (repos.length > 0) this.log((flags['full-ref'] ? repos.map((r) => `${registry}/${r}`) : repos).join('\n'))
     })
     return {repositories: []}
   }
