@@ -1,10 +1,11 @@
-// podman, buildah and containerd as the tests run them: rootful, the vfs storage driver (or
-// containerd's own snapshotter), storage in a private temporary directory: no daemon or
+// podman, buildah and containerd as the tests run them: rootful, the vfs storage driver (the
+// native snapshotter for containerd), storage in a private temporary directory: no daemon or
 // image store shared with the machine, nothing left behind. npm test installs their Debian
 // packages (scripts/ensure-packages.js, INTEROP_PACKAGES); only on a machine that can install
 // nothing (not root and no apt-get) do their tests skip, with a hint naming the package.
 import {execFileSync, spawn} from 'node:child_process'
-import {writeFile} from 'node:fs/promises'
+import {mkdir, writeFile} from 'node:fs/promises'
+import {dirname} from 'node:path'
 import {type RunResult, run} from './exec.js'
 import {onExit, type TmpDir, tmpDir} from './tmp.js'
 
@@ -50,7 +51,7 @@ function storageArgs(storage: TmpDir): string[] {
 
 /** The environment of podman and buildah: credentials only from the storage's own auth.json. */
 function toolEnv(storage: TmpDir): NodeJS.ProcessEnv {
-  const env = {...process.env, REGISTRY_AUTH_FILE: `${storage.path}/auth.json`, TMPDIR: storage.path}
+  const env: NodeJS.ProcessEnv = {...process.env, REGISTRY_AUTH_FILE: `${storage.path}/auth.json`, TMPDIR: storage.path}
   for (const k of ['XDG_RUNTIME_DIR', 'DOCKER_CONFIG']) delete env[k]
   return env
 }
@@ -74,17 +75,42 @@ export interface Buildah {
   storage: TmpDir
 }
 
-/** startBuildah makes a private storage for buildah commands (remove it with `storage.remove()`). */
-export async function startBuildah(): Promise<Buildah> {
+/**
+ * startBuildah makes a private storage for buildah commands (remove it with `storage.remove()`),
+ * or uses podman's (`startBuildah(podman.storage)`), so podman sees what buildah commits.
+ */
+export async function startBuildah(shared?: TmpDir): Promise<Buildah> {
   need('buildah', 'buildah')
-  const storage = await tmpDir('buildah')
-  await writeFile(`${storage.path}/auth.json`, '{"auths":{}}\n')
+  const storage = shared ?? (await tmpDir('buildah'))
+  if (!shared) await writeFile(`${storage.path}/auth.json`, '{"auths":{}}\n')
   const fn = async (args: string[]) => {
     const r = await run('buildah', [...storageArgs(storage), ...args], {env: toolEnv(storage)})
     if (r.code !== 0) throw new Error(`buildah ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`)
     return r
   }
   return Object.assign(fn, {storage})
+}
+
+/** The files buildScratchImage puts under /app, and their bytes. */
+export const scratchFiles = {'app/hello.txt': Buffer.from('hello from buildah\n'), 'app/data.bin': Buffer.from(Array.from({length: 5000}, (_, i) => (i * 7919) % 251))}
+
+/**
+ * buildScratchImage builds `name` with buildah as a user would (`from scratch`, `copy` a
+ * directory, `config`, `commit --timestamp 0`) and returns the image ID (config digest, hex).
+ * More commit destinations (`oci:DIR:REF`, `docker-archive:FILE:REF`) get the same image.
+ */
+export async function buildScratchImage(buildah: Buildah, ctx: string, name: string, more: string[] = []): Promise<string> {
+  for (const [file, bytes] of Object.entries(scratchFiles)) {
+    await mkdir(dirname(`${ctx}/${file}`), {recursive: true})
+    await writeFile(`${ctx}/${file}`, bytes)
+  }
+  const container = (await buildah(['from', '--quiet', 'scratch'])).stdout.trim()
+  await buildah(['copy', '--quiet', container, `${ctx}/app`, '/app'])
+  await buildah(['config', '--env', 'GREETING=hello', '--label', 'org.ocitool.test=buildah', '--cmd', '/app/hello.txt', container])
+  const id = (await buildah(['commit', '--quiet', '--timestamp', '0', container, name])).stdout.trim()
+  for (const dest of more) await buildah(['commit', '--quiet', '--timestamp', '0', container, dest])
+  await buildah(['rm', container])
+  return id
 }
 
 export interface Containerd {
@@ -111,7 +137,8 @@ export async function startContainerd(): Promise<Containerd> {
     if (child.exitCode === null && child.pid) process.kill(child.pid, 'SIGKILL')
   })
   const ctr = async (args: string[]) => {
-    const r = await run('ctr', ['--address', sock, '--namespace', 'ocitool-test', ...args])
+    // the native snapshotter (plain copies) unpacks on any file system, overlay ones included, as vfs does for podman
+    const r = await run('ctr', ['--address', sock, '--namespace', 'ocitool-test', ...args], {env: {...process.env, CONTAINERD_SNAPSHOTTER: 'native'}})
     if (r.code !== 0) throw new Error(`ctr ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`)
     return r
   }

@@ -37,6 +37,28 @@ export function refNameOf(desc: Descriptor): string | undefined {
   return desc.annotations?.[REF_NAME_ANNOTATION]
 }
 
+/**
+ * CONTAINERD_NAME_ANNOTATION holds the full image name (`localhost/app:1`) in what `ctr images
+ * export` writes, whose `ref.name` holds only the tag (`1`), as image-spec suggests.
+ */
+export const CONTAINERD_NAME_ANNOTATION = 'io.containerd.image.name'
+
+/**
+ * entriesNamed returns the index entries named `name`: by `ref.name` (as skopeo), else by
+ * containerd's full image name, so `oci-archive:EXPORT.tar:localhost/app:1` picks one image of
+ * a ctr export whose entries all have ref.name `1`.
+ */
+export function entriesNamed(manifests: readonly Descriptor[], name: string): Descriptor[] {
+  const byRef = manifests.filter((d) => refNameOf(d) === name)
+  return byRef.length > 0 ? byRef : manifests.filter((d) => d.annotations?.[CONTAINERD_NAME_ANNOTATION] === name)
+}
+
+/** namesIn lists the names entriesNamed accepts, once each, in index order (for error messages). */
+export function namesIn(manifests: readonly Descriptor[]): string[] {
+  const names = manifests.flatMap((d) => [refNameOf(d), d.annotations?.[CONTAINERD_NAME_ANNOTATION]])
+  return [...new Set(names.filter((n): n is string => n !== undefined))]
+}
+
 /** layoutError is a layout that exists but cannot be used (bad index.json, bad oci-layout). Exit 1. */
 export function layoutError(message: string, cause?: unknown): OcitoolError {
   return new OcitoolError(message, {code: 'BAD_LAYOUT', ...(cause === undefined ? {} : {cause})})

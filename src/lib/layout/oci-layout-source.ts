@@ -12,7 +12,7 @@ import {verifyBytes} from '../oci/digest.js'
 import type {Descriptor} from '../oci/types.js'
 import type {ManifestBytes, Root, Source} from '../stores/types.js'
 import {openBlobStream, readSmallFile} from './atomic.js'
-import {blobPath, readLayoutIndex, refNameOf} from './oci-layout-format.js'
+import {blobPath, entriesNamed, namesIn, readLayoutIndex, refNameOf} from './oci-layout-format.js'
 
 export interface OciLayoutSourceOptions {
   /** only the manifest whose `org.opencontainers.image.ref.name` is this */
@@ -64,9 +64,9 @@ export class OciLayoutSource implements Source {
   private selectEntries(manifests: readonly Descriptor[]): readonly Descriptor[] {
     if (manifests.length === 0) throw new NotFoundError(`${this.description}: the layout holds no images (index.json lists no manifests)`)
     if (this.tag === undefined) return manifests
-    const matching = manifests.filter((d) => refNameOf(d) === this.tag)
+    const matching = entriesNamed(manifests, this.tag)
     if (matching.length === 0) {
-      const tags = [...new Set(manifests.map(refNameOf).filter((n): n is string => n !== undefined))]
+      const tags = namesIn(manifests)
       const have = tags.length === 0 ? 'it has no named images' : `it has ${tags.map((t) => JSON.stringify(t)).join(', ')}`
       throw new NotFoundError(`${this.description}: no image named ${JSON.stringify(this.tag)} in ${this.dir} (${have})`)
     }

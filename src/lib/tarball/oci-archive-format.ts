@@ -7,7 +7,7 @@
  */
 import {parseDigest} from '../oci/digest.js'
 
-export {type AnnotateRef, INDEX_FILE, LAYOUT_FILE, LAYOUT_VERSION, REF_NAME_ANNOTATION, refNameFor, tagOfName} from '../layout/oci-layout-format.js'
+export {type AnnotateRef, INDEX_FILE, LAYOUT_FILE, LAYOUT_VERSION, REF_NAME_ANNOTATION, entriesNamed, namesIn, refNameFor, tagOfName} from '../layout/oci-layout-format.js'
 
 /** blobEntryOf returns `blobs/<alg>/<hex>` for a digest (UsageError for an invalid one). */
 export function blobEntryOf(digest: string): string {

@@ -1,8 +1,8 @@
 /**
  * oci-archive-source: an OCI image layout inside a tar (`oci-archive:FILE[:TAG]`, as skopeo
  * and buildah write it, and as docker 25+ saves) as a Source. Roots are the entries of
- * `index.json`, named by their `org.opencontainers.image.ref.name`, filtered by `tag` when
- * given; manifests and blobs are `blobs/<alg>/<hex>`, read in place without extracting.
+ * `index.json`, named by their `org.opencontainers.image.ref.name` (or containerd's full image
+ * name), filtered by `tag` when given; manifests and blobs are `blobs/<alg>/<hex>`, read in place without extracting.
  */
 import type {Readable} from 'node:stream'
 
@@ -11,7 +11,7 @@ import {verifyBytes} from '../oci/digest.js'
 import {MAX_MANIFEST_BYTES, parseManifest} from '../oci/manifest.js'
 import type {Descriptor} from '../oci/types.js'
 import type {ManifestBytes, Root, Source} from '../stores/types.js'
-import {INDEX_FILE, LAYOUT_FILE, REF_NAME_ANNOTATION, blobEntryOf} from './oci-archive-format.js'
+import {INDEX_FILE, LAYOUT_FILE, REF_NAME_ANNOTATION, blobEntryOf, entriesNamed, namesIn} from './oci-archive-format.js'
 import {TarReader} from './reader.js'
 
 export interface OciArchiveSourceOptions {
@@ -74,9 +74,9 @@ export class OciArchiveSource implements Source {
       throw badLayout(`${this.description}: ${INDEX_FILE}: ${(e as Error).message}`, e)
     }
     const wanted = this.options.tag
-    const picked = wanted === undefined ? index.manifests : index.manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] === wanted)
+    const picked = wanted === undefined ? index.manifests : entriesNamed(index.manifests, wanted)
     if (picked.length === 0) {
-      const names = index.manifests.map((d) => d.annotations?.[REF_NAME_ANNOTATION]).filter((n): n is string => n !== undefined)
+      const names = namesIn(index.manifests)
       const what = wanted === undefined ? 'no images in the archive' : `no image named ${JSON.stringify(wanted)} in the archive`
       throw new NotFoundError(`${this.description}: ${what}`, {suggestions: names.length > 0 ? [`it holds ${names.join(', ')}`] : []})
     }

@@ -265,6 +265,21 @@ describe('OciLayoutSource errors', () => {
     await rejectsWith(new OciLayoutSource(dir, {tag: 'beta'}).roots(), {code: 'NOT_FOUND', exitCode: 3, mentions: ['"beta"', '"stable"']})
   })
 
+  it('a layout ctr images export wrote: ref.name holds the tag, io.containerd.image.name the full name', async () => {
+    const dir = await fresh()
+    const built = await writeOciLayout(dir, {seed: 'ctr-export', tag: '1'})
+    const index = await readIndexJson(dir)
+    const child = built.images[0]!
+    index.manifests[0] = {...index.manifests[0]!, annotations: {'io.containerd.image.name': 'localhost/multi:1', [REF_NAME_ANNOTATION]: '1'}}
+    index.manifests.push({mediaType: child.mediaType, digest: child.manifestDigest, size: child.manifestBytes.length, annotations: {'io.containerd.image.name': 'localhost/one:1', [REF_NAME_ANNOTATION]: '1'}})
+    await fsp.writeFile(path.join(dir, 'index.json'), JSON.stringify(index))
+    for (const [tag, digest] of [['localhost/multi:1', built.manifestDigest], ['localhost/one:1', child.manifestDigest]]) {
+      assert.deepEqual((await new OciLayoutSource(dir, {tag}).roots()).map((r) => r.digest), [digest], tag)
+    }
+    await rejectsWith(new OciLayoutSource(dir, {tag: '1'}).roots(), {code: 'AMBIGUOUS_TAG', exitCode: 1})
+    await rejectsWith(new OciLayoutSource(dir, {tag: 'localhost/two:1'}).roots(), {code: 'NOT_FOUND', exitCode: 3, mentions: ['"localhost/multi:1"', '"localhost/one:1"']})
+  })
+
   it('an index.json that is not an index', async () => {
     const dir = await fresh()
     await fsp.writeFile(path.join(dir, 'index.json'), '{"schemaVersion":2,"manifests":"nope"}')
