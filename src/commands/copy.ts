@@ -4,6 +4,7 @@ import {UsageError} from '../lib/errors.js'
 import * as flags from '../lib/cli/flags.js'
 import * as ops from '../lib/ops/copy.js'
 import {sideKeychains} from '../lib/auth/scoped.js'
+import {sideRegistrySettings} from '../lib/remote/side-tls.js'
 import {type Location, parseLocation} from '../lib/stores/location.js'
 
 export default class Copy extends OcitoolCommand {
@@ -39,6 +40,10 @@ Several pairs (SRC DST SRC DST...), or "-" with one "SRC DST" pair per line on s
     'dest-creds': Flags.string({description: 'credentials for the destination registry only (USERNAME:PASSWORD)', helpGroup: 'REGISTRY', helpValue: 'USER:PASS'}),
     'src-authfile': Flags.string({description: 'auth file (containers auth.json / Docker config format) for the source registry', helpGroup: 'REGISTRY', exclusive: ['src-creds']}),
     'dest-authfile': Flags.string({description: 'auth file (containers auth.json / Docker config format) for the destination registry', helpGroup: 'REGISTRY', exclusive: ['dest-creds']}),
+    'src-tls-verify': Flags.string({description: "false: do not verify the source registry's TLS certificate (and allow plain HTTP); as skopeo, written --src-tls-verify=false", helpGroup: 'REGISTRY', helpValue: 'true|false'}),
+    'dest-tls-verify': Flags.string({description: "false: do not verify the destination registry's TLS certificate (and allow plain HTTP)", helpGroup: 'REGISTRY', helpValue: 'true|false'}),
+    'src-cert-dir': Flags.string({description: 'trust the CA certificates DIR/*.crt for the source registry (and its token server)', helpGroup: 'REGISTRY', helpValue: 'DIR'}),
+    'dest-cert-dir': Flags.string({description: 'trust the CA certificates DIR/*.crt for the destination registry', helpGroup: 'REGISTRY', helpValue: 'DIR'}),
   }
 
   async run(): Promise<ops.CopyResult | undefined> {
@@ -54,9 +59,9 @@ Several pairs (SRC DST SRC DST...), or "-" with one "SRC DST" pair per line on s
       referrers: f.referrers,
       annotateRef: f['annotate-ref'] ? ('full' as const) : undefined,
     }
-    const sideFlags = f['src-creds'] ?? f['dest-creds'] ?? f['src-authfile'] ?? f['dest-authfile']
+    const sideFlags = f['src-creds'] ?? f['dest-creds'] ?? f['src-authfile'] ?? f['dest-authfile'] ?? f['src-tls-verify'] ?? f['dest-tls-verify'] ?? f['src-cert-dir'] ?? f['dest-cert-dir']
     if (positional.length > 2 || positional[0] === '-') {
-      if (sideFlags !== undefined) throw new UsageError('--src-creds, --dest-creds, --src-authfile and --dest-authfile take one SRC DST pair')
+      if (sideFlags !== undefined) throw new UsageError('--src-*/--dest-* flags (creds, authfile, tls-verify, cert-dir) take one SRC DST pair')
       if (positional[0] !== '-' && positional.length % 2 !== 0) throw new UsageError('copy takes SRC DST pairs')
       const inputs = positional[0] === '-' ? await this.batchInputs(positional) : positional.flatMap((p, i) => (i % 2 ? [] : [`${p} ${positional[i + 1]}`]))
       await this.runBatch(
@@ -82,8 +87,12 @@ Several pairs (SRC DST SRC DST...), or "-" with one "SRC DST" pair per line on s
       ],
       (m) => this.warnLine(m),
     )
+    const registries = await sideRegistrySettings([
+      {flag: 'src', registry: host(src), verify: f['src-tls-verify'], certDir: f['src-cert-dir']},
+      {flag: 'dest', registry: host(dst), verify: f['dest-tls-verify'], certDir: f['dest-cert-dir']},
+    ])
     const result = await this.withProgress(f.progress, 'copying', (onEvent) =>
-      ops.copy(src, dst, {...this.remoteOptions({firstKeychains}), ...options, onEvent}))
+      ops.copy(src, dst, {...this.remoteOptions({firstKeychains}), ...(registries ? {registries} : {}), ...options, onEvent}))
     if (result.foreignLayers > 0) this.warnLine(`${result.foreignLayers} foreign layer(s) left where they are (--allow-nondistributable-artifacts copies them)`)
     for (const im of result.images) this.log(im.reference)
     return result

@@ -19,8 +19,10 @@ export interface RemoteOptions extends HttpOptions {
 
 /** RegistrySettings: how one registry is treated (sync's config file, `registries:`). */
 export interface RegistrySettings {
-  /** plain HTTP allowed, TLS not verified */
+  /** plain HTTP allowed, TLS not verified (false: verified even under --insecure) */
   insecure?: boolean
+  /** PEM files of CAs trusted for this registry (skopeo's --src-cert-dir/--dest-cert-dir `*.crt`) */
+  caFiles?: string[]
   /** requests awaiting an answer at most */
   concurrency?: number
   /** requests started per second at most */
@@ -47,10 +49,13 @@ export class Session {
   transport(registry: string, apiHost = registry): RegistryTransport {
     let t = this.transports.get(registry)
     if (!t) {
+      const own = this.options.registries?.[registry]
+      const tls = own && (own.insecure !== undefined || own.caFiles?.length) ? {insecure: own.insecure, caFiles: own.caFiles} : undefined
       t = new RegistryTransport(registry, apiHost, {
         http: this.http,
         keychain: this.options.keychain,
-        insecure: this.options.insecure || this.options.registries?.[registry]?.insecure,
+        insecure: own?.insecure ?? this.options.insecure,
+        tls,
         warn: this.options.warn,
         maxInFlight: this.options.registries?.[registry]?.concurrency,
         requestsPerSecond: this.options.registries?.[registry]?.requestsPerSecond,

@@ -23,7 +23,7 @@ import {AuthError, RegistryError} from '../../errors.js'
 import type {Keychain, ResolvedCredential} from '../../auth/types.js'
 import type {Challenge} from './challenge.js'
 import {networkError, statusError} from './errors.js'
-import {type HttpClient, type RawRequest, type RawResponse, failedUrl, readBody, webUrl} from './http.js'
+import {type HttpClient, type RawRequest, type RawResponse, type TlsSettings, failedUrl, readBody, webUrl} from './http.js'
 import {covers, mergeScopes} from './scope.js'
 
 interface CachedToken {
@@ -38,6 +38,8 @@ export interface AuthenticatorOptions {
   keychain?: Keychain
   http: HttpClient
   insecure?: boolean
+  /** the registry's own TLS settings: its token server is reached with them too */
+  tls?: TlsSettings
 }
 
 export class Authenticator {
@@ -217,7 +219,7 @@ export class Authenticator {
   /** send asks the token server; a failure names the token server's host (the one that failed). */
   private async send(req: RawRequest): Promise<RawResponse> {
     try {
-      return await this.opts.http.send(req)
+      return await this.opts.http.send({...req, tls: this.opts.tls})
     } catch (e) {
       const at = webUrl(failedUrl(e) ?? req.url) ?? new URL(req.url)
       throw networkError(e, `token server ${at.host}`, at.protocol.replace(':', ''))

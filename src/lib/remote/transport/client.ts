@@ -12,7 +12,7 @@ import {parseChallenges, pickChallenge} from './challenge.js'
 import {type ErrorContext, isNotTlsError, networkError, statusError} from './errors.js'
 import type {OcitoolError} from '../../errors.js'
 import type {Readable} from 'node:stream'
-import {type BodyFactory, type HttpClient, type RawResponse, drain, failedUrl, readBody, retryAfterMs, waitAsked, webUrl} from './http.js'
+import {type BodyFactory, type HttpClient, type RawResponse, type TlsSettings, drain, failedUrl, readBody, retryAfterMs, waitAsked, webUrl} from './http.js'
 import {PACER_MAX, Pacer, throttleText} from './pacer.js'
 
 /** how long HTTP alone is given to answer before HTTPS is tried beside it (loopback: ~3 ms) */
@@ -24,6 +24,8 @@ export interface TransportOptions {
   http: HttpClient
   keychain?: Keychain
   insecure?: boolean
+  /** this registry's TLS settings, when it has its own (every request to it and its token server) */
+  tls?: TlsSettings
   /** shown once per distinct text: registry `Warning` headers */
   warn?: (message: string) => void
   /** requests awaiting an answer at most (default PACER_MAX; fewer while the registry sheds load) */
@@ -65,7 +67,7 @@ export class RegistryTransport {
     readonly apiHost: string,
     private readonly opts: TransportOptions,
   ) {
-    this.auth = new Authenticator({registry, keychain: opts.keychain, http: opts.http, insecure: opts.insecure})
+    this.auth = new Authenticator({registry, keychain: opts.keychain, http: opts.http, insecure: opts.insecure, tls: opts.tls})
     this.pacer = new Pacer(opts.maxInFlight ?? PACER_MAX, Date.now, opts.requestsPerSecond)
   }
 
@@ -131,7 +133,7 @@ export class RegistryTransport {
 
   /** probe asks `base` for `/v2/`; its failures are the caller's to name. */
   private probe(base: string, signal?: AbortSignal): Promise<RawResponse> {
-    return this.opts.http.send({method: 'GET', url: `${base}/v2/`, noRetryCodes: ['ECONNREFUSED', 'ENOTFOUND'], signal, pacer: this.pacer})
+    return this.opts.http.send({method: 'GET', url: `${base}/v2/`, noRetryCodes: ['ECONNREFUSED', 'ENOTFOUND'], signal, pacer: this.pacer, tls: this.opts.tls})
   }
 
   /** accept learns the challenge and warnings from a ping answer and settles on its scheme. */
@@ -179,6 +181,7 @@ export class RegistryTransport {
           followRedirect: req.followRedirect,
           retry: req.retry,
           pacer: this.pacer,
+          tls: this.opts.tls,
         })
       } catch (e) {
         throw this.networkError(e, url)

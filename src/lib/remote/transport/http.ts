@@ -49,6 +49,14 @@ export interface HttpOptions {
   signal?: AbortSignal
 }
 
+/** TlsSettings: one registry's TLS, instead of the client's (skopeo's --src-tls-verify=false, --dest-cert-dir) */
+export interface TlsSettings {
+  /** skip verification (undefined: the client's `insecure`) */
+  insecure?: boolean
+  /** PEM files of CAs trusted for this registry, besides the client's */
+  caFiles?: string[]
+}
+
 export type BodyFactory = () => Readable
 export interface RawRequest {
   method: string
@@ -72,6 +80,8 @@ export interface RawRequest {
   signal?: AbortSignal
   /** the registry's pacer: each try waits for a place and reports its answer (see pacer.ts) */
   pacer?: Pacer
+  /** the registry's own TLS settings (redirects keep them) */
+  tls?: TlsSettings
 }
 
 export interface RawResponse {
@@ -101,6 +111,8 @@ const RETRY_CODES = new Set(['ETIMEDOUT', 'ECONNRESET', 'EPIPE', 'ECONNREFUSED',
 export class HttpClient {
   readonly options: HttpOptions
   private readonly agents: {http: http.Agent; https: https.Agent}
+  /** https agents of registries with TLS settings of their own, by settings */
+  private readonly tlsAgents = new Map<string, https.Agent>()
   /** how to stop each request not yet finished (called when the client's signal fires) */
   private readonly live = new Set<() => void>()
 
@@ -232,7 +244,7 @@ export class HttpClient {
         } else if (!(payload instanceof Readable) && headers['content-length'] === undefined) {
           headers['content-length'] = String(Buffer.byteLength(payload))
         }
-        const request = (secure ? https : http).request(url, {method, headers, agent: secure ? this.agents.https : this.agents.http})
+        const request = (secure ? https : http).request(url, {method, headers, agent: secure ? this.httpsAgent(req.tls) : this.agents.http})
         current = request
         request.setTimeout(idleMs, () => request.destroy(codedError('ETIMEDOUT', `${method} ${url.host}: nothing received for ${idleMs / 1000} s`)))
         request.once('socket', (socket) => {
@@ -314,10 +326,25 @@ export class HttpClient {
     })
   }
 
+  /** httpsAgent: the client's, or one for a registry's own TLS settings (made once per settings). */
+  private httpsAgent(t: TlsSettings | undefined): https.Agent {
+    if (!t || (t.insecure === undefined && !t.caFiles?.length)) return this.agents.https
+    const insecure = t.insecure ?? this.options.insecure ?? false
+    const caFiles = [...(this.options.caFiles ?? []), ...(t.caFiles ?? [])]
+    const key = JSON.stringify([insecure, caFiles])
+    let agent = this.tlsAgents.get(key)
+    if (!agent) {
+      agent = new https.Agent({keepAlive: true, maxSockets: 32, ca: trustedCAs(caFiles), rejectUnauthorized: !insecure})
+      this.tlsAgents.set(key, agent)
+    }
+    return agent
+  }
+
   /** close frees the keep-alive sockets. */
   close(): void {
     this.agents.http.destroy()
     this.agents.https.destroy()
+    for (const a of this.tlsAgents.values()) a.destroy()
   }
 
   /** trace logs for --verbose; the message is built only then (redacting parses the URL) */
