@@ -10,7 +10,7 @@ import {after, before, describe, it} from 'node:test'
 import {runCli} from '../support/cli.js'
 import {sha256, skopeo, writeOciLayout, type BuiltIndex} from '../support/fixtures.js'
 import {layerTar} from '../support/layer-tar.js'
-import {buildScratchImage, podmanMissing, scratchFiles, startBuildah, startPodman, type Podman} from '../support/podman.js'
+import {buildScratchImage, podmanMissing, startBuildah, startPodman, type Buildah, type Podman} from '../support/podman.js'
 import {startRegistry, type RunningRegistry} from '../support/registry.js'
 import {serveCli, type ServingCli} from '../support/serve-cli.js'
 import {tmpDir, type TmpDir} from '../support/tmp.js'
@@ -46,6 +46,7 @@ describe('podman interop', {skip: podmanMissing}, () => {
   let reg: RunningRegistry
   let tmp: TmpDir
   let podman: Podman
+  let buildah: Buildah
   let imageId: string
 
   before(async () => {
@@ -53,7 +54,8 @@ describe('podman interop', {skip: podmanMissing}, () => {
     tmp = await tmpDir('podman-interop')
     podman = await startPodman()
     // buildah builds into podman's storage, as `podman build` would
-    imageId = await buildScratchImage(await startBuildah(podman.storage), join(tmp.path, 'ctx'), 'localhost/app:1')
+    buildah = await startBuildah(podman.storage)
+    imageId = await buildScratchImage(buildah, join(tmp.path, 'ctx'), 'localhost/app:1')
     assert.equal((await inspectImage(podman, 'localhost/app:1')).Id, imageId)
   })
   after(async () => {
@@ -106,7 +108,7 @@ describe('podman interop', {skip: podmanMissing}, () => {
     }
   })
 
-  it('ocitool registry serve: podman pushes and pulls, skopeo copies to the distribution registry, digests kept', async () => {
+  it('ocitool registry serve: podman pushes (an image, a manifest list) and pulls, skopeo and ocitool copy to the distribution registry, digests kept', async () => {
     const serve: ServingCli = await serveCli([])
     try {
       const pushed: Record<string, string> = {}
@@ -136,6 +138,22 @@ describe('podman interop', {skip: podmanMissing}, () => {
       assert.equal(s.code, 0, s.stderr)
       assert.equal((await readFile(copied, 'utf8')).trim(), pushed.v2s2)
       assert.equal((await ok(['digest', `${reg.host}/podman/from-serve:1`])).toString(), `${pushed.v2s2}\n`)
+
+      // a two-platform list: podman manifest push --all
+      await podman(['manifest', 'create', 'localhost/app:list'])
+      for (const arch of ['amd64', 'arm64']) {
+        const container = (await buildah(['from', '--quiet', '--arch', arch, 'scratch'])).stdout.trim()
+        await buildah(['config', '--arch', arch, '--env', `ARCH=${arch}`, container])
+        await buildah(['commit', '--quiet', '--rm', '--timestamp', '0', container, `localhost/app:${arch}`])
+        await podman(['manifest', 'add', 'localhost/app:list', `containers-storage:localhost/app:${arch}`])
+      }
+      const listFile = join(tmp.path, 'list-digest')
+      await podman(['manifest', 'push', '--quiet', '--all', '--tls-verify=false', '--digestfile', listFile, 'localhost/app:list', `docker://${serve.host}/podman/list:1`])
+      const list = (await readFile(listFile, 'utf8')).trim()
+      const index = JSON.parse((await ok(['manifest', `${serve.host}/podman/list:1`])).toString())
+      assert.deepEqual(index.manifests.map((m: {platform: {architecture: string}}) => m.platform.architecture), ['amd64', 'arm64'])
+      await ok(['validate', `${serve.host}/podman/list:1`])
+      assert.equal((await ok(['copy', `${serve.host}/podman/list:1`, `${reg.host}/podman/list:1`])).toString(), `${reg.host}/podman/list@${list}\n`)
     } finally {
       assert.equal(await serve.stop(), 0)
     }
