@@ -25,7 +25,8 @@ import * as tar from 'tar-stream'
 
 import {InterruptedError, OcitoolError, isOcitoolError} from '../errors.js'
 import {decompressLayer} from '../tarball/decompress.js'
-import {type Action, type EntryKind, FlattenPlanner} from './plan.js'
+import {type Action, type EntryKind, type FlattenPlan, FlattenPlanner} from './plan.js'
+import {Spool, type Spooled} from './spool.js'
 
 /**
  * LAYER_PIECE: layer blobs are best read in pieces of at least this size (VerifyOptions.coalesce):
@@ -51,6 +52,8 @@ export interface FlattenOptions {
   signal?: AbortSignal
   /** end `out` when done (default true; false for stdout) */
   end?: boolean
+  /** where bytes waiting to be written are kept (default os.tmpdir()); see spool.ts */
+  spoolDir?: string
 }
 
 export interface FlattenResult {
@@ -76,19 +79,47 @@ const EMPTY = Buffer.alloc(0)
 /** flatten writes the flattened filesystem of `layers` (bottom first) to `out` as a tar. */
 export async function flatten(layers: FlattenLayer[], out: Writable, options: FlattenOptions = {}): Promise<FlattenResult> {
   const planner = new FlattenPlanner<Header>({unsafePaths: options.unsafePaths, warn: options.warn})
-  const kept = new KeptLayers(layers.map((layer, index) => ({index, layer})).reverse())
-  for (let i = layers.length - 1; i >= 0; i--) {
-    planner.beginLayer(i, layers[i].what)
-    await eachEntry(layers[i], kept.open(i, layers[i]), options.signal, async (entry, ordinal) => {
-      const h = entry.header as Header
-      const kind = kindOf(h)
-      planner.entry({ordinal, name: h.name, kind, linkname: h.linkname ?? undefined, header: kind === 'directory' ? outHeader(h, '') : undefined})
-      entry.resume()
-    })
-    planner.endLayer()
+  const ahead = new ReadAhead(layers.map((layer, index) => ({index, layer})).reverse())
+  const spool = new Spool(options.spoolDir)
+  /** `layer:ordinal` → what pass 1 kept of an entry pass 2 may write */
+  const kept = new Map<string, Kept>()
+  try {
+    for (let i = layers.length - 1; i >= 0; i--) {
+      planner.beginLayer(i, layers[i].what)
+      await eachEntry(layers[i], ahead.open(i, layers[i]), options.signal, async (entry, ordinal) => {
+        const h = entry.header as Header
+        const kind = kindOf(h)
+        const keep = planner.entry({ordinal, name: h.name, kind, linkname: h.linkname ?? undefined, header: kind === 'directory' ? outHeader(h, '') : undefined})
+        if (!keep || kind === 'directory') {
+          entry.resume()
+          return
+        }
+        const size = kind === 'file' ? (h.size ?? 0) : 0
+        if (size === 0) entry.resume()
+        kept.set(`${i}:${ordinal}`, {header: h, body: size > 0 ? await spool.take(bytesOf(entry), size) : undefined})
+      })
+      planner.endLayer()
+    }
+    const plan = planner.finish()
+    return await write(plan, layers, kept, spool, out, options)
+  } finally {
+    ahead.close()
+    await spool.close()
   }
-  const plan = planner.finish()
+}
 
+/** Kept: an entry's header and, for a file, its bytes, from pass 1 */
+interface Kept {
+  header: Header
+  body?: Spooled
+}
+
+/**
+ * write is pass 2: the surviving directories (parents first), then each layer's surviving
+ * entries, bottom layer first, from what pass 1 kept; a layer of which pass 1 did not keep all
+ * that is needed (a hard link to a file its own layer has and a higher layer replaced) is read again.
+ */
+async function write(plan: FlattenPlan<Header>, layers: FlattenLayer[], kept: Map<string, Kept>, spool: Spool, out: Writable, options: FlattenOptions): Promise<FlattenResult> {
   const pack = tar.pack()
   pack.on('error', () => {}) // seen through `writing` and the entry callbacks
   // through a Node Readable: given a streamx source, Node's pipeline ignores `end: false`
@@ -101,20 +132,30 @@ export async function flatten(layers: FlattenLayer[], out: Writable, options: Fl
   try {
     for (const d of plan.directories) {
       // tar-stream does not add the trailing slash GNU tar and docker write for directories
-      await write(pack, {...d.header, name: `${d.path}/`, type: 'directory'})
+      await add(pack, {...d.header, name: `${d.path}/`, type: 'directory'})
       result.entries++
     }
     for (const [i, layer] of layers.entries()) {
       const actions = plan.actions.get(i)
-      const open = kept.again(i, layer)
       if (!actions) continue
-      await eachEntry(layer, open, options.signal, async (entry, ordinal) => {
+      const ordinals = [...actions.keys()].sort((a, b) => a - b)
+      if (ordinals.every((o) => kept.has(`${i}:${o}`))) {
+        for (const o of ordinals) {
+          if (options.signal?.aborted) throw new InterruptedError()
+          const k = kept.get(`${i}:${o}`) as Kept
+          kept.delete(`${i}:${o}`)
+          result.bytes += await emit(pack, k.header, actions.get(o) as Action, k.body === undefined ? undefined : spool.read(k.body))
+          result.entries++
+        }
+        continue
+      }
+      await eachEntry(layer, layer.open, options.signal, async (entry, ordinal) => {
         const a = actions.get(ordinal)
         if (!a) {
           entry.resume()
           return
         }
-        result.bytes += await emit(pack, entry, a)
+        result.bytes += await emit(pack, entry.header as Header, a, bytesOf(entry))
         result.entries++
       })
     }
@@ -130,12 +171,12 @@ export async function flatten(layers: FlattenLayer[], out: Writable, options: Fl
 }
 
 /**
- * KeptLayers reads the blobs of small layers (verified) ahead of pass 1, a few at a time, and
- * keeps them for pass 2: an image of many small layers is then fetched and verified once, not
- * twice, and not one round trip after another (40 small layers: 80 sequential requests were
- * half of flatten's time). Bounded: layers up to 1 MiB, 16 MiB in all; larger ones stream.
+ * ReadAhead reads the blobs of small layers (verified) ahead of pass 1, a few at a time: an
+ * image of many small layers is then not fetched one round trip after another (40 small
+ * layers: sequential requests were half of flatten's time). Bounded: layers up to 1 MiB, 16 MiB
+ * in all; larger ones stream. A blob is dropped once pass 1 took it.
  */
-class KeptLayers {
+class ReadAhead {
   static readonly LAYER_MAX = 1024 * 1024
   static readonly TOTAL_MAX = 16 * 1024 * 1024
   static readonly AHEAD = 4
@@ -146,7 +187,7 @@ class KeptLayers {
     let total = 0
     const small = layers.filter(({layer}) => {
       const size = layer.size
-      if (size === undefined || size > KeptLayers.LAYER_MAX || total + size > KeptLayers.TOTAL_MAX) return false
+      if (size === undefined || size > ReadAhead.LAYER_MAX || total + size > ReadAhead.TOTAL_MAX) return false
       total += size
       return true
     })
@@ -158,20 +199,18 @@ class KeptLayers {
       read.catch(() => {}).finally(start)
       this.reads.set(index, read)
     }
-    for (let k = 0; k < KeptLayers.AHEAD; k++) start()
+    for (let k = 0; k < ReadAhead.AHEAD; k++) start()
   }
 
-  /** open gives layer `i` for pass 1: from memory when it is a small one */
+  /** open gives layer `i`: from memory when it is a small one */
   open(i: number, layer: FlattenLayer): () => Promise<Readable> {
-    const read = this.reads.get(i)
-    return read ? async () => Readable.from([await read]) : layer.open
-  }
-
-  /** again gives layer `i` for pass 2, from memory once when kept */
-  again(i: number, layer: FlattenLayer): () => Promise<Readable> {
     const read = this.reads.get(i)
     this.reads.delete(i)
     return read ? async () => Readable.from([await read]) : layer.open
+  }
+
+  close(): void {
+    this.reads.clear()
   }
 }
 
@@ -222,38 +261,56 @@ class Passed {
   constructor(readonly error: unknown) {}
 }
 
-/** emit writes one entry as the action says; returns the content bytes written. */
-async function emit(pack: tar.Pack, entry: Entry, a: Action): Promise<number> {
-  const h = entry.header as Header
+/** emit writes one entry as the action says, its bytes (a file's) from `body`; returns the content bytes written. */
+async function emit(pack: tar.Pack, h: Header, a: Action, body: AsyncIterable<Buffer> & {resume?: () => void} | undefined): Promise<number> {
+  const size = kindOf(h) === 'file' && a.kind !== 'link' ? (h.size ?? 0) : 0
+  if (size === 0) body?.resume?.()
   if (a.kind === 'link') {
-    entry.resume()
-    await write(pack, {...outHeader(h, a.path), type: 'link', linkname: a.target, size: 0})
+    await add(pack, {...outHeader(h, a.path), type: 'link', linkname: a.target, size: 0})
     return 0
   }
   const header = outHeader(h, a.path)
   if (kindOf(h) !== 'file') {
-    entry.resume()
-    await write(pack, header)
+    await add(pack, header)
     return 0
   }
-  const size = h.size ?? 0
   header.type = 'file'
   header.size = size
-  if (size === 0) {
-    entry.resume()
-    await write(pack, header, EMPTY)
+  if (size === 0 || !body) {
+    await add(pack, header, EMPTY)
     return 0
   }
   await new Promise<void>((resolve, reject) => {
     const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()))
-    entry.on('error', reject)
-    entry.pipe(sink)
+    ;(async () => {
+      for await (const piece of body) if (!sink.write(piece)) await drained(sink)
+      sink.end(() => {})
+    })().catch((e: unknown) => {
+      sink.destroy(e as Error)
+      reject(e)
+    })
   })
   return size
 }
 
-/** write adds a header-only entry (or a small body) and waits until the pack took it. */
-function write(pack: tar.Pack, header: Header, body?: Buffer): Promise<void> {
+/** bytesOf types a tar-stream entry (a streamx Readable of Buffers) as what it is */
+const bytesOf = (entry: Entry) => entry as unknown as AsyncIterable<Buffer> & {resume: () => void}
+
+/** drained resolves when a streamx writable wants more, or is gone (its callback then tells why). */
+function drained(sink: tar.Pack extends {entry(...args: never[]): infer W} ? W : never): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      sink.off('drain', done)
+      sink.off('close', done)
+      resolve()
+    }
+    sink.on('drain', done)
+    sink.on('close', done)
+  })
+}
+
+/** add adds a header-only entry (or a small body) and waits until the pack took it. */
+function add(pack: tar.Pack, header: Header, body?: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     const cb = (err?: Error | null) => (err ? reject(err) : resolve())
     if (body) pack.entry(header, body, cb)

@@ -175,28 +175,34 @@ export class FlattenPlanner<H> {
     this.cur = {index, what, entries: new Map(), seen: new Map(), whiteouts: new Set(), opaque: new Set(), pending: new Map()}
   }
 
-  entry(e: PlanEntry<H>): void {
+  /**
+   * entry plans one entry. True when its header (and bytes) may be written: it is not hidden by a
+   * higher layer, or a higher layer's hard link waits for it. An entry may also be written when a
+   * later link of its own layer needs its bytes although a higher layer replaced it: then false.
+   */
+  entry(e: PlanEntry<H>): boolean {
     const cur = this.layer()
     const path = this.safe(e.name, 'entry')
-    if (!path) return // outside the root (skipped), or the root itself
+    if (!path) return false // outside the root (skipped), or the root itself
     const slash = path.lastIndexOf('/')
     const dir = slash < 0 ? '' : path.slice(0, slash)
     const base = path.slice(slash + 1)
     if (base.startsWith(WHITEOUT)) {
       if (base === OPAQUE) cur.opaque.add(dir)
       else if (!base.startsWith(AUFS_META) && base.length > WHITEOUT.length) cur.whiteouts.add(dir ? `${dir}/${base.slice(WHITEOUT.length)}` : base.slice(WHITEOUT.length))
-      return
+      return false
     }
     let target: string | undefined
     if (e.kind === 'link') {
       target = this.safe(e.linkname ?? '', `hard link target of ${path}`)
       if (!target) {
         if (target === '') this.warn(`${cur.what}: hard link ${path} has no target; left out`)
-        return
+        return false
       }
     }
     const slot: Slot = {layer: cur.index, ordinal: e.ordinal, kind: e.kind}
-    if (!this.hidden(path, e.kind)) {
+    const visible = !this.hidden(path, e.kind)
+    if (visible) {
       cur.entries.set(path, {slot, header: e.kind === 'directory' ? e.header : undefined})
       if (e.kind === 'symlink') this.symlinkTargets.set(keyOf(slot), e.linkname ?? '')
       if (target !== undefined) {
@@ -206,6 +212,7 @@ export class FlattenPlanner<H> {
       }
     }
     cur.seen.set(path, {...slot, path})
+    return visible || this.pending.has(path)
   }
 
   endLayer(): void {

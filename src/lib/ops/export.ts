@@ -61,7 +61,7 @@ export async function exportImage(src: Location | Readable, dst: string | Writab
         open: async () => pipe(await source.blob(d), verify(d.digest, d.size, {what: `layer ${d.digest} from ${source.description}`, coalesce: LAYER_PIECE}), () => {}),
       }))
       const flat = {unsafePaths: options.unsafePaths, warn: options.warn, signal: options.signal}
-      const r = typeof dst === 'string' ? await toFile(dst, (out) => flatten(layers, out, flat)) : await flatten(layers, dst, {...flat, end: false})
+      const r = typeof dst === 'string' ? await toFile(dst, (out) => flatten(layers, out, {...flat, spoolDir: path.dirname(path.resolve(dst))})) : await flatten(layers, dst, {...flat, end: false})
       return {...r, digest, layers: n}
     } finally {
       await source.close().catch(() => {})

@@ -143,7 +143,8 @@ export async function flattenToFiles(src: Location | {source: Source}, filesyste
       if (mdTmp) await mdTmp.handle.writeFile(config)
       const out = fsTmp ? fsTmp.handle.createWriteStream() : (filesystem as Writable) // a file stream closes the handle when finished or destroyed
       // flatten ends `out` and waits until it has finished (every byte handed to the file)
-      const r = await flatten(layersOf(source, layers), out, {unsafePaths: options.unsafePaths, warn: options.warn, signal: options.signal})
+      const spoolDir = typeof filesystem === 'string' ? path.dirname(path.resolve(filesystem)) : undefined
+      const r = await flatten(layersOf(source, layers), out, {unsafePaths: options.unsafePaths, warn: options.warn, signal: options.signal, spoolDir})
       for (const h of handles.splice(0)) await h.close()
       if (fsTmp) {
         await fsp.rename(fsTmp.path, filesystem as string)

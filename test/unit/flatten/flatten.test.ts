@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
+import {mkdtempSync, readdirSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {PassThrough, Readable} from 'node:stream'
 import {describe, it} from 'node:test'
 import * as zlib from 'node:zlib'
@@ -276,7 +279,7 @@ describe('flatten', () => {
     assert.deepEqual((await runBlobs([])).entries, [])
   })
 
-  it('streams a large file and skips rereading layers of which nothing survives', async () => {
+  it('streams a large file, reading each layer once', async () => {
     const big = Buffer.alloc(24 * 1024 * 1024, 7)
     const blobs = [await layerTar([{name: 'big', body: big}]), await layerTar([{name: 'big', body: 'small'}, {name: 'x', body: 'x'}])]
     const opened: number[] = []
@@ -284,8 +287,47 @@ describe('flatten', () => {
     const reading = readTar(out)
     const r = await flatten(asLayers(blobs, opened), out)
     assert.deepEqual(names(await reading), ['big', 'x'])
-    assert.deepEqual(opened, [1, 2])
+    assert.deepEqual(opened, [1, 1])
     assert.equal(r.entries, 2)
+  })
+
+  it('files kept between the passes come out intact, in memory or in the spool file, which leaves nothing behind', async () => {
+    // 96 × 200 KiB is more than the 16 MiB kept in memory: the rest goes to the spool file
+    const bodies = Array.from({length: 96}, (_, i) => Buffer.alloc(200 * 1024 + i, String.fromCharCode(65 + (i % 26))))
+    const blobs = await Promise.all([
+      layerTar([{name: 'huge', body: Buffer.alloc(2 * 1024 * 1024 + 5, 'h')}, ...bodies.map((body, i) => ({name: `f${i}`, body}))]),
+      layerTar([{name: 'top', body: 'top'}]),
+    ])
+    const dir = mkdtempSync(join(tmpdir(), 'flatten-spool-'))
+    try {
+      const out = new PassThrough()
+      const reading = readTar(out)
+      await flatten(asLayers(blobs), out, {spoolDir: dir})
+      const entries = await reading
+      assert.equal(entries.length, 98)
+      assert.equal(byName(entries, 'huge')?.body, 'h'.repeat(2 * 1024 * 1024 + 5))
+      for (const [i, body] of bodies.entries()) assert.equal(byName(entries, `f${i}`)?.body, body.toString(), `f${i}`)
+      assert.deepEqual(readdirSync(dir), [])
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
+
+  it('reads a layer again only when a link of its own needs bytes a higher layer replaced', async () => {
+    const big = Buffer.alloc(3 * 1024 * 1024, 'b')
+    const blobs = await Promise.all([
+      layerTar([{name: 'base', body: 'base'}]),
+      layerTar([{name: 't', body: big}, {name: 'l', type: 'link', linkname: 't'}, {name: 'u', body: big}]),
+      layerTar([{name: 't', body: 'new'}]),
+    ])
+    const opened: number[] = []
+    const out = new PassThrough()
+    const reading = readTar(out)
+    await flatten(asLayers(blobs, opened), out)
+    const entries = await reading
+    assert.deepEqual(entries.map((e) => [e.name, e.type, e.body.length]), [['base', 'file', 4], ['l', 'file', big.length], ['u', 'file', big.length], ['t', 'file', 3]])
+    assert.equal(byName(entries, 'u')?.body, big.toString())
+    assert.deepEqual(opened, [1, 2, 1])
   })
 
   it('a layer that fails verification fails the export', async () => {
