@@ -37,8 +37,9 @@ describe('sync --state', () => {
 
   it('a blob upload cut at half resumes from the session offset in the next run', async () => {
     const state = path.join(tmp.path, 'cut.jsonl')
-    // two chunks go through; every later PATCH is cut before its first byte reaches the registry
-    proxy.addFault({match: {method: 'PATCH', times: 2}, action: {kind: 'stall', ms: 0}})
+    // the probe's PATCH (sync asks whether chunked uploads work, once: strategy.ts) and two chunks
+    // go through; every later PATCH is cut before its first byte reaches the registry
+    proxy.addFault({match: {method: 'PATCH', times: 3}, action: {kind: 'stall', ms: 0}})
     proxy.addFault({match: {method: 'PATCH'}, action: {kind: 'dropRequestAfter', bytes: 0}})
     const args = ['sync', `${a.host}/big/app`, `${proxy.host}/big/app`, '--state', state, '--chunk-size', String(MiB), '--json']
     const first = await runCli(args, {env: fast})

@@ -25,6 +25,8 @@ import {mulberry32} from './prng.js'
  * - redirect: `status` (default 307) with `Location: to`; a function gets the path with query.
  * - html: 200 text/html `<html><body>Welcome to nginx</body></html>`, like a captive portal.
  * - replace: upstream's status and headers with this body (Content-Length fixed up, `headers` win).
+ * - rewritePath: forward to upstream with the path (query included) this function returns; the
+ *   record keeps the path the client asked for (a registry without a feature: drop its query).
  * - randomFail: with `probability` (seeded: the same seed fails the same requests) answer 503
  *   (`how: 'status'`, the default) or drop the connection (`how: 'drop'`).
  */
@@ -40,6 +42,7 @@ export type FaultAction =
   | {kind: 'html'}
   | {kind: 'replace'; body: Buffer | string; headers?: Record<string, string>}
   | {kind: 'randomFail'; probability: number; seed: number; how?: 'status' | 'drop'}
+  | {kind: 'rewritePath'; to: (path: string) => string}
 
 /**
  * FaultMatch selects requests: method (any case) and path (a RegExp, or a substring of the path
@@ -273,7 +276,8 @@ interface ForwardContext {
 
 /** forward sends req upstream and streams the answer back, applying action's response faults. */
 function forward(ctx: ForwardContext, req: http.IncomingMessage, res: http.ServerResponse, rec: ProxiedRequest, action?: FaultAction): void {
-  const upReq = ctx.upstream.request(req.method ?? 'GET', req.url ?? '/', req.rawHeaders, ctx.dropHeaders)
+  const url = action?.kind === 'rewritePath' ? action.to(req.url ?? '/') : (req.url ?? '/')
+  const upReq = ctx.upstream.request(req.method ?? 'GET', url, req.rawHeaders, ctx.dropHeaders)
   const fail = (err: Error) => {
     rec.error ??= err.message
     upReq.destroy()

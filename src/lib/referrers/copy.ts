@@ -13,19 +13,25 @@ import {addToFallback, deleteFallback, listReferrers, referrerDescriptor, remove
 
 const MAX_DEPTH = 8
 
+export interface CopyReferrersOptions extends TransferOptions {
+  /** whether the source / sink registry has the referrers API, when known (sync's probe): no asking per subject */
+  sourceApi?: boolean
+  sinkApi?: boolean
+}
+
 /** copyReferrers copies the referrers of every digest in `subjects`, recursively, from source to sink (registries both). */
-export async function copyReferrers(source: Source, sink: Sink, subjects: string[], options: TransferOptions = {}): Promise<TransferResult & {referrers: number}> {
+export async function copyReferrers(source: Source, sink: Sink, subjects: string[], options: CopyReferrersOptions = {}): Promise<TransferResult & {referrers: number}> {
   if (!(source instanceof RegistrySource) || !(sink instanceof RegistrySink)) {
     throw new UsageError(`--referrers copies between registries only (not ${source.description} → ${sink.description})`)
   }
   const total = {copied: 0, skipped: 0, mounted: 0, bytes: 0, referrers: 0}
   const seen = new Set<string>(subjects)
-  let sinkApi: boolean | undefined
+  let sinkApi = options.sinkApi
   let level = subjects.map((d) => d)
   for (let depth = 0; depth < MAX_DEPTH && level.length > 0; depth++) {
     const next: string[] = []
     for (const subject of level) {
-      const {manifests} = await listReferrers(source.repo, subject)
+      const {manifests} = await listReferrers(source.repo, subject, undefined, options.sourceApi)
       for (const desc of manifests) {
         if (seen.has(desc.digest)) continue
         seen.add(desc.digest)

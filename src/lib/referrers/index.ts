@@ -48,9 +48,12 @@ export function subjectOf(m: ManifestResult): string | undefined {
   return parsed.kind === 'schema1' ? undefined : parsed.manifest.subject?.digest
 }
 
-/** listReferrers lists a subject's referrers, through the API or the fallback tag, filtered by artifactType. */
-export async function listReferrers(repo: RepositoryClient, subject: string, artifactType?: string): Promise<ReferrersList> {
-  const fromApi = await repo.referrers(subject, artifactType)
+/**
+ * listReferrers lists a subject's referrers, through the API or the fallback tag, filtered by
+ * artifactType. `api: false` (the registry is known to have no referrers API) goes to the tag at once.
+ */
+export async function listReferrers(repo: RepositoryClient, subject: string, artifactType?: string, api?: boolean): Promise<ReferrersList> {
+  const fromApi = api === false ? {api: false, manifests: [], filtered: false} : await repo.referrers(subject, artifactType)
   let manifests: Descriptor[]
   if (fromApi.api) manifests = fromApi.manifests
   else manifests = (await readFallback(repo, subject)).manifests

@@ -38,7 +38,16 @@ export interface ProbeOptions {
   repository?: string
   /** try the capabilities that need writing (upload, mount, tag delete) */
   write?: boolean
+  /**
+   * ask only these (sync asks what its strategy needs, when it needs it): no `GET /v2/` then,
+   * and the write questions are asked when listed, without `write`
+   */
+  questions?: ProbeQuestion[]
+  /** the repository a blob is mounted into (default `<repository>-mount`) */
+  mountInto?: string
 }
+
+export type ProbeQuestion = 'catalog' | 'referrers' | 'chunkedUpload' | 'mount' | 'tagDelete'
 
 const RATE_HEADERS = ['ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'retry-after']
 
@@ -67,31 +76,27 @@ export async function probeRegistry(session: Session, registry: string, apiHost:
     }
   }
 
-  const base = await ask('GET', '/v2/', [])
-  const apiVersion = header(base, 'docker-distribution-api-version')
-  const catalog = await safe(async () => {
+  const asked = (q: ProbeQuestion) => (options.questions ? options.questions.includes(q) : q === 'catalog' || q === 'referrers' || options.write === true)
+  const notAsked: Capability = {detail: options.questions ? 'not asked' : 'not asked (needs --write)'}
+  const base = options.questions ? undefined : await ask('GET', '/v2/', [])
+  const apiVersion = base && header(base, 'docker-distribution-api-version')
+  const catalog = !asked('catalog') ? notAsked : await safe(async () => {
     const res = await ask('GET', '/v2/_catalog?n=1', [CATALOG_SCOPE])
     return res.status === 200 ? {supported: true, detail: 'GET /v2/_catalog: 200'} : {supported: false, detail: `GET /v2/_catalog: ${res.status}`}
   })
-  const referrers = await safe(async () => {
+  const referrers = !asked('referrers') ? notAsked : await safe(async () => {
     const digest = `sha256:${createHash('sha256').update('ocitool-probe').digest('hex')}`
     const res = await ask('GET', `/v2/${repoName}/referrers/${digest}`, [repositoryScope(repoName, 'pull')])
     return res.status === 200 ? {supported: true, detail: 'GET /v2/…/referrers/<digest>: 200'} : {supported: false, detail: `GET /v2/…/referrers/<digest>: ${res.status} (tag fallback: sha256-<hex>)`}
   })
   let chunkMinLength: number | undefined
-  const notAsked: Capability = {detail: 'not asked (needs --write)'}
-  let chunkedUpload = notAsked
-  let mount = notAsked
-  let tagDelete = notAsked
-  if (options.write) {
-    chunkedUpload = await safe(async () => {
-      const r = await chunked(repo, ask)
-      chunkMinLength = r.min
-      return r.capability
-    })
-    mount = await safe(() => tryMount(session, registry, apiHost, repo, repoName, ask))
-    tagDelete = await safe(() => tryTagDelete(repo, repoName, ask))
-  }
+  const chunkedUpload = !asked('chunkedUpload') ? notAsked : await safe(async () => {
+    const r = await chunked(repo, ask)
+    chunkMinLength = r.min
+    return r.capability
+  })
+  const mount = !asked('mount') ? notAsked : await safe(() => tryMount(session, registry, apiHost, repo, options.mountInto ?? `${repoName}-mount`, ask))
+  const tagDelete = !asked('tagDelete') ? notAsked : await safe(() => tryTagDelete(repo, repoName, ask))
   const rateLimit: Capability = rate.size > 0 ? {supported: true, detail: [...rate].map(([k, v]) => `${k}: ${v}`).join(', ')} : {supported: false, detail: 'no rate-limit headers seen'}
   return {registry, ...(apiVersion ? {apiVersion} : {}), catalog, referrers, chunkedUpload, ...(chunkMinLength ? {chunkMinLength} : {}), mount, tagDelete, rateLimit}
 }
@@ -115,12 +120,13 @@ async function chunked(repo: RepositoryClient, ask: Ask): Promise<{capability: C
   return {capability: {supported: true, detail: `PATCH with Content-Range: 202; GET on the session: ${status.status}${range ? ` Range ${range}` : ''}${resumable ? ' (resumable)' : ' (no offset: not resumable)'}`}, min}
 }
 
-/** tryMount: a 2-byte blob into REPO, mounted into REPO-mount (201: mounted; 202: an upload instead) */
-async function tryMount(session: Session, registry: string, apiHost: string, repo: RepositoryClient, repoName: string, ask: Ask): Promise<Capability> {
+/** tryMount: a 2-byte blob (`{}`, OCI's empty descriptor) into REPO, mounted into `into` (201: mounted; 202: an upload instead) */
+async function tryMount(session: Session, registry: string, apiHost: string, repo: RepositoryClient, into: string, ask: Ask): Promise<Capability> {
+  const repoName = repo.repository
   const bytes = Buffer.from('{}')
   const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`
   await repo.uploadBlob(digest, bytes.length, bytes)
-  const other = session.repository({registry, apiHost, repository: `${repoName}-mount`})
+  const other = session.repository({registry, apiHost, repository: into})
   other.transport.auth.want([repositoryScope(repoName, 'pull')])
   const res = await ask('POST', `/v2/${other.repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(repoName)}`, [repositoryScope(other.repository, 'pull', 'push'), repositoryScope(repoName, 'pull')])
   if (res.status === 202) await ask('DELETE', new URL(header(res, 'location') ?? '', res.url).toString(), [repositoryScope(other.repository, 'pull', 'push')]).catch(() => undefined)

@@ -6,6 +6,7 @@
  *   {"image": DEST, "tag": T, "digest": D}          the image is at DEST:T (tagged last)
  *   {"upload": REPO, "digest": D, "location": U, "offset": N}   a chunked upload's session so far
  *   {"uploaded": REPO, "digest": D}                 that upload was committed
+ *   {"probe": REGISTRY, "answers": {...}}           what the registry said it can do (strategy.ts)
  * Without a file the same object keeps upload sessions in memory (a blob retried in the same
  * run resumes too).
  */
@@ -13,14 +14,17 @@ import * as fs from 'node:fs'
 import {OcitoolError} from '../errors.js'
 import type {UploadSessions} from '../remote/upload.js'
 import type {SyncJournal} from './run.js'
+import type {AnswerCache, Answers} from './strategy.js'
 
 type Line =
   | {image: string; tag: string; digest: string}
   | {upload: string; digest: string; location: string; offset: number}
   | {uploaded: string; digest: string}
+  | {probe: string; answers: Answers}
 
-export class Journal implements SyncJournal, UploadSessions {
+export class Journal implements SyncJournal, UploadSessions, AnswerCache {
   private readonly images = new Map<string, string>()
+  private readonly answers = new Map<string, Answers>()
   private readonly uploads = new Map<string, string>()
   private fd: number | undefined
 
@@ -60,6 +64,7 @@ export class Journal implements SyncJournal, UploadSessions {
     if ('image' in line && typeof line.tag === 'string') this.images.set(`${line.image}:${line.tag}`, line.digest)
     else if ('upload' in line && typeof line.location === 'string') this.uploads.set(`${line.upload}@${line.digest}`, line.location)
     else if ('uploaded' in line) this.uploads.delete(`${line.uploaded}@${line.digest}`)
+    else if ('probe' in line && typeof line.answers === 'object' && line.answers !== null) this.answers.set(line.probe, line.answers)
   }
 
   private write(line: Line): void {
@@ -85,6 +90,14 @@ export class Journal implements SyncJournal, UploadSessions {
 
   clear(repository: string, digest: string): void {
     if (this.uploads.has(`${repository}@${digest}`)) this.write({uploaded: repository, digest})
+  }
+
+  answersFor(registry: string): Answers | undefined {
+    return this.answers.get(registry)
+  }
+
+  saveAnswers(registry: string, answers: Answers): void {
+    this.write({probe: registry, answers})
   }
 
   close(): void {

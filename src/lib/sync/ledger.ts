@@ -82,6 +82,10 @@ export class LedgerSink implements Sink {
     private readonly ledger: BlobLedger,
     private readonly place: Place,
     readonly owner: object,
+    /** false when the destination cannot mount (strategy.ts): no mount is attempted */
+    private readonly canMount = true,
+    /** how a mount from a sibling repository is made (sync learns from it whether the registry mounts) */
+    private readonly siblingMount?: (desc: Descriptor, from: MountLocation) => Promise<boolean>,
   ) {
     this.description = inner.description
     this.verifiesDigests = inner.verifiesDigests
@@ -100,7 +104,7 @@ export class LedgerSink implements Sink {
       return true
     }
     const {registry} = this.place
-    if (registry) {
+    if (registry && this.canMount) {
       const holder = this.ledger.holder(registry, desc.digest)
       if (holder && holder !== c && (await holder.done)) this.hints.set(desc.digest, {registry, repository: holder.repo.slice(registry.length + 1)})
       else this.ledger.setHolder(registry, desc.digest, c)
@@ -109,8 +113,10 @@ export class LedgerSink implements Sink {
   }
 
   async mount(desc: Descriptor, from: MountLocation): Promise<boolean> {
-    if (!this.inner.mount) return false
-    const ok = await this.inner.mount(desc, from)
+    if (!this.inner.mount || !this.canMount) return false
+    const hint = this.hints.get(desc.digest)
+    const sibling = this.siblingMount && hint && hint.registry === from.registry && hint.repository === from.repository
+    const ok = sibling ? await this.siblingMount!(desc, from).catch(() => false) : await this.inner.mount(desc, from)
     if (ok) this.mine.get(desc.digest)?.settle(true)
     return ok
   }

@@ -6,7 +6,7 @@
  */
 import * as fsp from 'node:fs/promises'
 import * as path from 'node:path'
-import {isOcitoolError} from '../errors.js'
+import {NotFoundError, isOcitoolError} from '../errors.js'
 import {Repository, apiHostOf} from '../name/reference.js'
 import {parseManifest} from '../oci/manifest.js'
 import type {ImageConfig, ImageIndex, ImageManifest} from '../oci/types.js'
@@ -96,6 +96,7 @@ async function resolveRepo(session: Session, spec: SyncSpec, pair: RepoPair, opt
   } else if (spec.newest !== undefined) tags = newestBySemver(tags, spec.newest).sort()
   const present = pair.dest.kind === 'oci' ? await layoutTags(pair.dest.dir) : undefined
   const dest = describeDest(pair.dest)
+  const atDest = pair.dest.kind === 'registry' ? destDigests(session, pair.dest.repo) : undefined
   work.images = await mapLimit(tags, options.jobs, async (tag): Promise<ImageWork> => {
     if (!roots.has(tag)) await read(tag)
     const m = roots.get(tag)!
@@ -105,7 +106,7 @@ async function resolveRepo(session: Session, spec: SyncSpec, pair: RepoPair, opt
       let current: boolean
       if (present) current = present.get(tag) === m.digest
       else if (pair.dest.kind === 'archives') current = (await archiveDigests(pair.dest.format, archivePath(pair.dest, tag))).includes(m.digest)
-      else if (pair.dest.kind === 'registry') current = (await session.repository(pair.dest.repo).headManifest(tag))?.digest === m.digest
+      else if (atDest) current = (await atDest(tag)) === m.digest
       else current = false
       return {tag, status: current ? 'current' : 'copy', manifest: m}
     } catch (e) {
@@ -113,6 +114,33 @@ async function resolveRepo(session: Session, spec: SyncSpec, pair: RepoPair, opt
     }
   })
   return work
+}
+
+/**
+ * destDigests answers "which digest has this tag at the destination" for the tags of one
+ * repository. The first tag asked gets a manifest HEAD; when the tag is not there (a new
+ * mirror, or new tags), the repository's tag list is read once and tags missing from it need
+ * no HEAD (one GET instead of a HEAD per tag); tags on the list, or when the list cannot be
+ * read, get their HEAD.
+ */
+function destDigests(session: Session, repo: Repository): (tag: string) => Promise<string | undefined> {
+  const client = session.repository(repo)
+  let first: Promise<boolean> | undefined
+  let list: Promise<Set<string> | undefined> | undefined
+  const head = async (tag: string) => (await client.headManifest(tag))?.digest
+  return async (tag) => {
+    if (!first) {
+      const digest = head(tag)
+      first = digest.then((d) => d === undefined, () => false)
+      return digest
+    }
+    if (await first) {
+      list ??= client.tags().then((t) => new Set(t), (e) => (e instanceof NotFoundError ? new Set<string>() : undefined))
+      const tags = await list
+      if (tags && !tags.has(tag)) return undefined
+    }
+    return head(tag)
+  }
 }
 
 /** createdOf reads the config's `created` of an image, or of an index's first image. */

@@ -10,12 +10,14 @@ import {type RemoteOptions, type Session, withSession} from '../remote/session.j
 import type {UploadSessions} from '../remote/upload.js'
 import {openSink} from '../stores/open.js'
 import {RegistrySink, type RegistrySinkOptions} from '../stores/registry.js'
-import type {Sink} from '../stores/types.js'
+import type {MountLocation, Sink} from '../stores/types.js'
+import type {Descriptor} from '../oci/types.js'
 import {BlobBudget} from '../transfer/budget.js'
 import {type TransferEvent, transfer} from '../transfer/engine.js'
 import {makePlan} from '../transfer/plan.js'
 import {type ArchiveDest, archivePath, openArchiveSink, planningSink} from './archives.js'
 import {countPlan} from './dry-run.js'
+import {type AnswerCache, type Answers, Strategies, type StrategyQuestion} from './strategy.js'
 import {BlobLedger, LedgerSink, LedgerSource, type Place} from './ledger.js'
 import {mapLimit} from './pool.js'
 import {type RepositoryReport, type SyncReport, type TagReport, emptyCounts, totalsOf} from './report.js'
@@ -44,7 +46,7 @@ export interface SyncOptions extends RemoteOptions, RegistrySinkOptions {
 }
 
 /** What sync needs of a journal: what is known done, a way to record more, upload sessions. */
-export interface SyncJournal extends UploadSessions {
+export interface SyncJournal extends UploadSessions, AnswerCache {
   known(dest: string, tag: string, digest: string): boolean
   done(dest: string, tag: string, digest: string): Promise<void>
 }
@@ -59,13 +61,12 @@ export async function sync(specs: SyncSpec[], options: SyncOptions = {}): Promis
     const items = work.flatMap((w) => w.images.map((image) => ({w, image})))
     emit({type: 'sync-plan', repositories: work.length, images: items.length, copy: items.filter((i) => i.image.status === 'copy').length, current: items.filter((i) => i.image.status === 'current').length})
     const reports = new Map<RepoWork, TagReport[]>(work.map((w) => [w, []]))
-    const ledger = new BlobLedger()
+    const ctx: Ctx = {session, ledger: new BlobLedger(), budget: new BlobBudget(jobs), strategies: new Strategies(session, options.journal), options, emit}
     if (options.dryRun) {
       // one image at a time, in order: the counts are the ones a real run makes
-      for (const {w, image} of items) reports.get(w)!.push(await planImage(session, ledger, w, image, options))
+      for (const {w, image} of items) reports.get(w)!.push(await planImage(ctx, w, image))
     } else {
-      const budget = new BlobBudget(jobs)
-      const results = await mapLimit(items, options.imageJobs ?? jobs, ({w, image}) => moveImage(session, ledger, budget, w, image, options, emit))
+      const results = await mapLimit(items, options.imageJobs ?? jobs, ({w, image}) => moveImage(ctx, w, image))
       for (const [i, r] of results.entries()) reports.get(items[i].w)!.push(r)
     }
     const repositories: RepositoryReport[] = work.map((w) => ({
@@ -112,11 +113,48 @@ function fileOf(d: ArchiveDest, tag: string): {file?: string} {
   }
 }
 
+/** What every image of one run shares. */
+interface Ctx {
+  session: Session
+  ledger: BlobLedger
+  budget: BlobBudget
+  strategies: Strategies
+  options: SyncOptions
+  emit: (e: SyncEvent) => void
+}
+
+/**
+ * strategyFor asks the destination registry (and, for referrers, the source) what the copy of
+ * this image needs to know, once per registry (strategy.ts); a dry run only looks at what is known.
+ */
+async function strategyFor(ctx: Ctx, w: RepoWork): Promise<{dest: Answers; source: Answers}> {
+  const d = w.pair.dest
+  if (d.kind !== 'registry') return {dest: {}, source: {}}
+  const {registry, repository} = d.repo
+  if (ctx.options.dryRun) return {dest: ctx.strategies.peek(registry), source: ctx.strategies.peek(w.pair.source.registry)}
+  const questions: StrategyQuestion[] = []
+  if (chunkSizeFor(ctx.options, registry)) questions.push('chunkedUpload')
+  if (w.spec.referrers) questions.push('referrers')
+  const quiet = (p: Promise<Answers>) => p.catch((): Answers => ({}))
+  const [dest, source] = await Promise.all([
+    questions.length > 0 ? quiet(ctx.strategies.ask(registry, questions, {repository})) : ctx.strategies.peek(registry),
+    w.spec.referrers ? quiet(ctx.strategies.ask(w.pair.source.registry, ['referrers'], {repository: w.pair.source.repository})) : {},
+  ])
+  return {dest, source}
+}
+
+function chunkSizeFor(options: SyncOptions, registry: string): number | undefined {
+  return options.registries?.[registry]?.chunkSize ?? options.chunkSize
+}
+
 /** sinkFor opens where one tag of a repository goes, and the names its root gets there */
-async function sinkFor(session: Session, pair: RepoPair, tag: string, options: SyncOptions): Promise<{sink: Sink; place: Place; names: string[]}> {
+async function sinkFor(session: Session, pair: RepoPair, tag: string, options: SyncOptions, answers: Answers = {}): Promise<{sink: Sink; place: Place; names: string[]}> {
   const d = pair.dest
   if (d.kind === 'registry') {
-    return {sink: new RegistrySink(session, d.repo.withTag('latest'), {chunkSize: options.registries?.[d.repo.registry]?.chunkSize ?? options.chunkSize, sessions: options.sessions}), place: {name: d.repo.name, registry: d.repo.registry, repository: d.repo.repository}, names: [tag]}
+    const asked = chunkSizeFor(options, d.repo.registry)
+    // no chunks where the registry takes none; never below the minimum it states
+    const chunkSize = asked === undefined || answers.chunkedUpload === false ? undefined : Math.max(asked, answers.chunkMinLength ?? 0)
+    return {sink: new RegistrySink(session, d.repo.withTag('latest'), {chunkSize, sessions: options.sessions}), place: {name: d.repo.name, registry: d.repo.registry, repository: d.repo.repository}, names: [tag]}
   }
   if (d.kind === 'archives') {
     const {sink, file, names} = await openArchiveSink(session, d, tag)
@@ -125,7 +163,8 @@ async function sinkFor(session: Session, pair: RepoPair, tag: string, options: S
   return {sink: await openSink({kind: 'oci', path: d.dir}, session), place: {name: `oci:${d.dir}`}, names: [tag]}
 }
 
-async function moveImage(session: Session, ledger: BlobLedger, budget: BlobBudget, w: RepoWork, image: ImageWork, options: SyncOptions, emit: (e: SyncEvent) => void): Promise<TagReport> {
+async function moveImage(ctx: Ctx, w: RepoWork, image: ImageWork): Promise<TagReport> {
+  const {session, ledger, budget, options, emit} = ctx
   const report = baseReport(w, image)
   if (image.status !== 'copy' || !image.manifest) return report
   const repository = w.pair.source.name
@@ -133,15 +172,18 @@ async function moveImage(session: Session, ledger: BlobLedger, budget: BlobBudge
   const owner = {}
   emit({type: 'image-start', repository, tag: image.tag})
   try {
-    const {sink: inner, place, names} = await sinkFor(session, w.pair, image.tag, options)
-    const sink = new LedgerSink(inner, ledger, place, owner)
+    const answers = await strategyFor(ctx, w)
+    const {sink: inner, place, names} = await sinkFor(session, w.pair, image.tag, options, answers.dest)
+    const d = w.pair.dest
+    const siblingMount = d.kind === 'registry' && inner instanceof RegistrySink ? (desc: Descriptor, from: MountLocation) => ctx.strategies.mount(d.repo.registry, () => inner.repo.mountBlob(desc.digest, from.repository)) : undefined
+    const sink = new LedgerSink(inner, ledger, place, owner, answers.dest.mount !== false, siblingMount)
     const source = new LedgerSource(w.source, sink)
     const plan = await makePlan(source, sink, [{manifest: image.manifest, names}])
     const r = await transfer(source, sink, plan, {budget, onEvent: emit, signal: options.signal})
     report.bytes = r.bytes
     report.blobs = {copied: r.copied, mounted: r.mounted, skipped: r.skipped}
     if (w.spec.referrers && inner instanceof RegistrySink) {
-      const rr = await copyReferrers(w.source, inner, plan.manifests.map((m) => m.manifest.digest), {budget, onEvent: emit, signal: options.signal})
+      const rr = await copyReferrers(w.source, inner, plan.manifests.map((m) => m.manifest.digest), {budget, onEvent: emit, signal: options.signal, sourceApi: answers.source.referrers, sinkApi: answers.dest.referrers})
       report.bytes += rr.bytes
       report.blobs.copied += rr.copied
       report.blobs.mounted += rr.mounted
@@ -159,13 +201,15 @@ async function moveImage(session: Session, ledger: BlobLedger, budget: BlobBudge
   return report
 }
 
-async function planImage(session: Session, ledger: BlobLedger, w: RepoWork, image: ImageWork, options: SyncOptions): Promise<TagReport> {
+async function planImage(ctx: Ctx, w: RepoWork, image: ImageWork): Promise<TagReport> {
+  const {session, ledger, options} = ctx
   const report = baseReport(w, image)
   if (image.status !== 'copy' || !image.manifest) return report
   report.status = 'copy'
   try {
     const {sink, place} = w.pair.dest.kind === 'archives' ? {sink: planningSink(w.pair.dest, image.tag), place: {name: `${w.pair.dest.format}:${archivePath(w.pair.dest, image.tag)}`}} : await sinkFor(session, w.pair, image.tag, options)
-    const counted = await countPlan(w.source, sink, place, ledger, image.manifest, image.tag)
+    const answers = await strategyFor(ctx, w)
+    const counted = await countPlan(w.source, sink, place, ledger, image.manifest, image.tag, answers.dest.mount !== false)
     report.bytes = counted.bytes
     report.blobs = counted.blobs
   } catch (e) {
