@@ -75,6 +75,7 @@ describe('copy --src-tls-verify / --dest-cert-dir', () => {
       ['copy', '--dest-tls-verify=false', `${a.host}/app/img:v1`, `oci:${work.path}/lay:1`],
       ['copy', '--src-tls-verify=false', `${a.host}/app/img:v1`, `${b.host}/x:1`, `${a.host}/app/img:v1`, `${b.host}/x:2`],
       ['copy', '--src-tls-verify=false', '--dest-tls-verify=true', `${a.host}/app/img:v1`, `${a.host}/x:1`],
+      ['copy', '--ca-file', path.join(work.path, 'no-such-ca.pem'), `${a.host}/app/img:v1`, `${b.host}/x:1`],
     ]
     for (const argv of cases) {
       const r = await runCli(argv)

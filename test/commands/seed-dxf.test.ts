@@ -164,3 +164,154 @@ describe('seed 004 python-dxf', () => {
     assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr)
   })
 })
+
+// dxf's `auth`, DXF_TOKEN, list-repos and the TLS variables, against the real registry in its
+// token flavour over TLS (its own CA): dxf always asks the token server over https.
+describe('seed 004 python-dxf: auth, DXF_TOKEN, list-repos, TLS variables, DXF_PLATFORM, DXF_PROGRESS', () => {
+  let tok: RunningRegistry
+  let plain: RunningRegistry
+  let work: TmpDir
+  let creds: Record<string, string>
+  const data = Buffer.from('token-guarded readings\n')
+  const dataDigest = sha256(data)
+  before(async () => {
+    ;[tok, plain, work] = await Promise.all([startRegistry({flavour: 'token', tls: true}), startRegistry({flavour: 'plain'}), tmpDir('seed-dxf-auth')])
+    await fs.writeFile(path.join(work.path, 'logger.dat'), data)
+    creds = {DXF_HOST: tok.host, DXF_TLSVERIFY: tok.caFile!, DXF_USERNAME: 'alice', DXF_PASSWORD: tok.users.alice}
+    const push = await sh('ocitool push-blob fred/datalogger logger.dat @guarded', {cwd: work.path, env: creds})
+    assert.equal(push.code, 0, push.stderr)
+  })
+  after(async () => {
+    await Promise.all([tok?.stop(), plain?.stop(), work?.remove()])
+  })
+  const claims = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8')) as {sub: string; access: Array<{name: string; actions: string[]}>}
+
+  it('$ dxf auth <repo> <action>...: prints the token for those actions', async () => {
+    const r = await sh('ocitool auth fred/datalogger pull push', {cwd: work.path, env: creds})
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /^[\w-]+\.[\w-]+\.[\w-]+\n$/)
+    const c = claims(r.stdout.trim())
+    assert.equal(c.sub, 'alice')
+    assert.deepEqual(c.access, [{type: 'repository', name: 'fred/datalogger', actions: ['pull', 'push']}])
+    const star = await sh("ocitool auth fred/datalogger '*'", {cwd: work.path, env: creds})
+    assert.deepEqual(claims(star.stdout.trim()).access, [{type: 'repository', name: 'fred/datalogger', actions: ['*']}], star.stderr)
+    // DXF_AUTHORIZATION instead of the user and password
+    const basic = `Basic ${Buffer.from(`bob:${tok.users.bob}`).toString('base64')}`
+    const b = await sh('ocitool auth fred/datalogger pull push', {cwd: work.path, env: {DXF_HOST: tok.host, DXF_TLSVERIFY: tok.caFile!, DXF_AUTHORIZATION: basic}})
+    assert.equal(b.code, 0, b.stderr)
+    assert.deepEqual(claims(b.stdout.trim()).access[0].actions, ['pull'], 'bob may only pull')
+  })
+
+  it('$ DXF_TOKEN=$(dxf auth fred/datalogger pull): later commands use the token alone', async () => {
+    const env = {DXF_HOST: tok.host, DXF_TLSVERIFY: tok.caFile!}
+    const line = `DXF_TOKEN=$(DXF_USERNAME=alice DXF_PASSWORD=${tok.users.alice} ocitool auth fred/datalogger pull)`
+    const before = tok.tokenServer!.requests().length
+    const pull = await sh(`export ${line}\nocitool pull-blob fred/datalogger @guarded`, {cwd: work.path, env})
+    assert.equal(pull.code, 0, pull.stderr)
+    assert.ok(pull.stdoutBytes.equals(data))
+    assert.equal(tok.tokenServer!.requests().length - before, 1, 'one token request: the auth command; pull-blob sent DXF_TOKEN')
+    const size = await sh(`export ${line}\nocitool blob-size fred/datalogger @guarded`, {cwd: work.path, env})
+    assert.equal(size.stdout, `${data.length}\n`, size.stderr)
+    // a pull token does not push, and a bad token is refused: exit 4 (dxf: EACCES), one line
+    const push = await sh(`export ${line}\nocitool push-blob fred/datalogger logger.dat @again`, {cwd: work.path, env})
+    assert.equal(push.code, 4, push.stderr)
+    assert.equal(push.stderr.trim().split('\n').length, 1, push.stderr)
+    const bad = await sh('ocitool pull-blob fred/datalogger @guarded', {cwd: work.path, env: {...env, DXF_TOKEN: 'not.a.token'}})
+    assert.equal(bad.code, 4, bad.stderr)
+  })
+
+  it('auth: bad input is exit 2; a registry with no auth prints nothing (as dxf), exit 0', async () => {
+    for (const line of ['ocitool auth fred/datalogger pul', 'ocitool auth fred/datalogger pull Push']) {
+      const r = await sh(line, {cwd: work.path, env: creds})
+      assert.equal(r.code, 2, r.stderr)
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
+    }
+    const wrong = await sh('ocitool auth fred/datalogger pull', {cwd: work.path, env: {...creds, DXF_PASSWORD: 'wrong'}})
+    assert.equal(wrong.code, 4, wrong.stderr)
+    const none = await sh('ocitool auth fred/datalogger pull', {cwd: work.path, env: {DXF_HOST: plain.host, DXF_INSECURE: '1'}})
+    assert.equal(none.code, 0, none.stderr)
+    assert.equal(none.stdout, '')
+    assert.match(none.stderr, /^Warning: .*no credentials/)
+    const help = await sh('ocitool auth', {cwd: work.path})
+    assert.equal(help.code, 0, help.stderr)
+    assert.match(help.stdout, /auth login/)
+  })
+
+  it('$ dxf list-repos: the repositories of DXF_HOST', async () => {
+    const r = await sh('ocitool list-repos', {cwd: work.path, env: creds})
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout, 'fred/datalogger\n')
+    const anon = await sh('ocitool list-repos', {cwd: work.path, env: {DXF_HOST: tok.host, DXF_TLSVERIFY: tok.caFile!}})
+    assert.equal(anon.code, 4, anon.stderr)
+    const noHost = await sh('ocitool list-repos', {cwd: work.path})
+    assert.equal(noHost.code, 2, noHost.stderr)
+    assert.equal(noHost.stderr.trim().split('\n').length, 1, noHost.stderr)
+  })
+
+  it('DXF_TLSVERIFY (a CA file, or false) and DXF_SKIPTLSVERIFY=1; without them the unknown CA is refused', async () => {
+    const base = {DXF_HOST: tok.host, DXF_USERNAME: 'alice', DXF_PASSWORD: tok.users.alice}
+    const refused = await sh('ocitool pull-blob fred/datalogger @guarded', {cwd: work.path, env: base})
+    assert.equal(refused.code, 5, refused.stderr)
+    assert.match(refused.stderr, /certificate/i)
+    for (const extra of [{DXF_TLSVERIFY: tok.caFile!}, {DXF_TLSVERIFY: 'false'}, {DXF_SKIPTLSVERIFY: '1'}]) {
+      const r = await sh('ocitool pull-blob fred/datalogger @guarded', {cwd: work.path, env: {...base, ...extra}})
+      assert.equal(r.code, 0, `${JSON.stringify(extra)}: ${r.stderr}`)
+      assert.ok(r.stdoutBytes.equals(data))
+    }
+    const wrongCa = await sh('ocitool pull-blob fred/datalogger @guarded', {cwd: work.path, env: {...base, DXF_TLSVERIFY: plain.dir + '/config.yml'}})
+    assert.notEqual(wrongCa.code, 0, 'a file that is no CA of this registry does not verify it')
+    const missing = await sh('ocitool pull-blob fred/datalogger @guarded', {cwd: work.path, env: {...base, DXF_TLSVERIFY: path.join(work.path, 'no-such-ca.pem')}})
+    assert.equal(missing.code, 2, missing.stderr)
+    assert.equal(missing.stderr.trim().split('\n').length, 1, missing.stderr)
+  })
+
+  it('DXF_PLATFORM picks the platform of a multi-platform alias; without it, or for a platform it lacks, one line and exit 2 / 3', async () => {
+    const env = {DXF_HOST: plain.host, DXF_INSECURE: '1'}
+    const amd = Buffer.from('amd64 data\n')
+    const arm = Buffer.from('arm64 data\n')
+    await fs.writeFile(path.join(work.path, 'amd.dat'), amd)
+    await fs.writeFile(path.join(work.path, 'arm.dat'), arm)
+    const manifests: Array<{digest: string; size: number; platform: {os: string; architecture: string}}> = []
+    for (const [file, architecture] of [['amd.dat', 'amd64'], ['arm.dat', 'arm64']]) {
+      const p = await sh(`ocitool push-blob fred/multi ${file} @${architecture}`, {cwd: work.path, env})
+      assert.equal(p.code, 0, p.stderr)
+      const res = await fetch(`${plain.url}/v2/fred/multi/manifests/${architecture}`, {headers: {accept: SCHEMA2}})
+      const bytes = Buffer.from(await res.arrayBuffer())
+      manifests.push({digest: sha256(bytes), size: bytes.length, platform: {os: 'linux', architecture}})
+    }
+    const list = JSON.stringify({schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json', manifests: manifests.map((m) => ({mediaType: SCHEMA2, ...m}))})
+    const put = await fetch(`${plain.url}/v2/fred/multi/manifests/multi`, {method: 'PUT', body: list, headers: {'content-type': 'application/vnd.docker.distribution.manifest.list.v2+json'}})
+    assert.equal(put.status, 201, await put.text())
+    const arm64 = {...env, DXF_PLATFORM: 'linux/arm64'}
+    assert.equal((await sh('ocitool get-alias fred/multi multi', {cwd: work.path, env: arm64})).stdout, `${sha256(arm)}\n`)
+    assert.ok((await sh('ocitool pull-blob fred/multi @multi', {cwd: work.path, env: arm64})).stdoutBytes.equals(arm))
+    assert.equal((await sh('ocitool blob-size fred/multi @multi', {cwd: work.path, env: arm64})).stdout, `${arm.length}\n`)
+    assert.equal((await sh('ocitool get-digest fred/multi multi', {cwd: work.path, env: {...env, DXF_PLATFORM: 'linux/amd64'}})).stdout, `${sha256(amd)}\n`)
+    const none = await sh('ocitool get-alias fred/multi multi', {cwd: work.path, env})
+    assert.equal(none.code, 2, none.stderr)
+    assert.match(none.stderr, /linux\/amd64, linux\/arm64/)
+    const lacking = await sh('ocitool pull-blob fred/multi @multi', {cwd: work.path, env: {...env, DXF_PLATFORM: 'linux/s390x'}})
+    assert.equal(lacking.code, 3, lacking.stderr)
+    assert.equal(lacking.stdout, '', 'nothing written')
+    const bad = await sh('ocitool get-alias fred/multi multi', {cwd: work.path, env: {...env, DXF_PLATFORM: 'linux/arm64/v8/x'}})
+    assert.equal(bad.code, 2, bad.stderr)
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr)
+  })
+
+  it('DXF_PROGRESS=1 shows progress on stderr (not a terminal here), 0 or unset shows none; stdout is the same', async () => {
+    const env = {DXF_HOST: plain.host, DXF_INSECURE: '1'}
+    const shown = await sh('ocitool push-blob fred/progress logger.dat', {cwd: work.path, env: {...env, DXF_PROGRESS: '1'}})
+    assert.equal(shown.code, 0, shown.stderr)
+    assert.equal(shown.stdout, `${dataDigest}\n`)
+    assert.notEqual(shown.stderr, '', 'progress on stderr')
+    const pulled = await sh(`ocitool pull-blob fred/progress ${dataDigest}`, {cwd: work.path, env: {...env, DXF_PROGRESS: '1'}})
+    assert.ok(pulled.stdoutBytes.equals(data))
+    assert.notEqual(pulled.stderr, '')
+    for (const value of ['0', undefined, 'sometimes']) {
+      const quiet = await sh(`ocitool pull-blob fred/progress ${dataDigest}`, {cwd: work.path, env: {...env, DXF_PROGRESS: value}})
+      assert.equal(quiet.code, 0, quiet.stderr)
+      assert.ok(quiet.stdoutBytes.equals(data))
+      assert.equal(quiet.stderr, '', `DXF_PROGRESS=${value}: stderr is not a terminal`)
+    }
+  })
+})

@@ -4,6 +4,7 @@
  * AbortSignal, and renders every failure as one line with the exit code of its class.
  */
 import {setMaxListeners} from 'node:events'
+import {statSync} from 'node:fs'
 import {Command, Flags, type Interfaces} from '@oclif/core'
 import {ExitCode, UsageError} from '../errors.js'
 import type {Keychain} from '../auth/types.js'
@@ -80,6 +81,7 @@ export abstract class OcitoolCommand extends Command {
   protected remoteOptions(extra: {keychain?: Keychain; firstKeychains?: Keychain[]} = {}): RemoteOptions {
     const b = this.base ?? {}
     const password = this.stdinPassword ?? b.password
+    checkCaFiles(b['ca-file'], '--ca-file')
     return {
       insecure: b.insecure,
       caFiles: b['ca-file'],
@@ -178,4 +180,17 @@ function readStdin(): Promise<string> {
     process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
     process.stdin.on('error', reject)
   })
+}
+
+/** checkCaFiles refuses CA files that are not readable files (`--ca-file`, DXF_TLSVERIFY), before any request. */
+export function checkCaFiles(files: string[] | undefined, what: string): void {
+  for (const f of files ?? []) {
+    let ok = false
+    try {
+      ok = statSync(f).isFile()
+    } catch {
+      // reported below
+    }
+    if (!ok) throw new UsageError(`${what} ${f}: no such file`, {code: 'BAD_CA_FILE'})
+  }
 }

@@ -4,9 +4,10 @@
  *   DXF_HOST           the registry of a bare repository name (`fred/datalogger`)
  *   DXF_INSECURE=1     plain HTTP allowed (--insecure)
  *   DXF_SKIPTLSVERIFY=1  no TLS verification (--insecure)
- *   DXF_TLSVERIFY=FILE a CA bundle to trust (--ca-file)
+ *   DXF_TLSVERIFY=FILE a CA bundle to trust (--ca-file); `false`/`0`: no TLS verification
  *   DXF_USERNAME, DXF_PASSWORD  credentials (--username/--password)
  *   DXF_AUTHORIZATION  an Authorization value: `Basic …` (user:password) or `Bearer …` (a token)
+ *   DXF_TOKEN          a bearer token (`DXF_TOKEN=$(ocitool auth REPO pull)`), ahead of the others
  *   DXF_PLATFORM       the platform of a multi-platform alias (--platform)
  *   DXF_BLOB_INFO=1    `blob pull` writes `DIGEST SIZE` before each blob
  *   DXF_PROGRESS       1: progress on stderr, 0: none, else when stderr is a terminal
@@ -18,20 +19,22 @@ import {parseRepository, type Repository} from '../name/reference.js'
 import {parsePlatform} from '../oci/platform.js'
 import type {Platform} from '../oci/types.js'
 import type {RemoteOptions} from '../remote/session.js'
-import {OcitoolCommand} from './command.js'
+import {OcitoolCommand, checkCaFiles} from './command.js'
 
 type Env = Readonly<Record<string, string | undefined>>
 
 const set = (env: Env, name: string): string | undefined => (env[name] === undefined || env[name] === '' ? undefined : env[name])
 
-/** dxfCredential reads DXF_USERNAME/DXF_PASSWORD or DXF_AUTHORIZATION as a static keychain. */
-export function dxfKeychain(env: Env, fallback: Keychain): Keychain {
+/** dxfCredential reads DXF_TOKEN, DXF_USERNAME/DXF_PASSWORD or DXF_AUTHORIZATION as a static keychain (DXF_TOKEN not for `auth`). */
+export function dxfKeychain(env: Env, fallback: Keychain, opts: {token?: boolean} = {}): Keychain {
+  const token = opts.token === false ? undefined : set(env, 'DXF_TOKEN')
   const username = set(env, 'DXF_USERNAME')
   const password = set(env, 'DXF_PASSWORD')
   const authorization = set(env, 'DXF_AUTHORIZATION')
   return {
     name: 'dxf-env',
     async resolve(request) {
+      if (token !== undefined) return {credential: {kind: 'registryToken', token}, source: 'env DXF_TOKEN'}
       if (username !== undefined && password !== undefined) return {credential: {kind: 'basic', username, password}, source: 'env DXF_USERNAME/DXF_PASSWORD'}
       if (authorization !== undefined) {
         const [scheme, value = ''] = authorization.trim().split(/\s+/, 2)
@@ -81,15 +84,17 @@ export abstract class BlobStoreCommand extends OcitoolCommand {
     return set(this.dxfEnv, 'DXF_BLOB_INFO') === '1'
   }
 
-  /** storeOptions: remoteOptions with dxf's environment beneath the flags. */
-  protected storeOptions(): RemoteOptions {
+  /** storeOptions: remoteOptions with dxf's environment beneath the flags (DXF_TOKEN unless `token: false`). */
+  protected storeOptions(opts: {token?: boolean} = {}): RemoteOptions {
     const base = this.remoteOptions()
     const env = this.dxfEnv
-    const insecure = base.insecure || set(env, 'DXF_INSECURE') === '1' || set(env, 'DXF_SKIPTLSVERIFY') === '1'
     const tls = set(env, 'DXF_TLSVERIFY')
-    const caFiles = base.caFiles ?? (tls && tls !== '1' && tls.toLowerCase() !== 'true' ? [tls] : undefined)
+    const noVerify = tls !== undefined && ['false', '0'].includes(tls.toLowerCase())
+    const insecure = base.insecure || noVerify || set(env, 'DXF_INSECURE') === '1' || set(env, 'DXF_SKIPTLSVERIFY') === '1'
+    const caFiles = base.caFiles ?? (tls && !noVerify && tls !== '1' && tls.toLowerCase() !== 'true' ? [tls] : undefined)
+    if (!base.caFiles) checkCaFiles(caFiles, 'DXF_TLSVERIFY')
     const flagsGiven = this.argv.some((a) => a === '--username' || a.startsWith('--username='))
-    const keychain = base.keychain && !flagsGiven ? dxfKeychain(env, base.keychain) : base.keychain
+    const keychain = base.keychain && !flagsGiven ? dxfKeychain(env, base.keychain, opts) : base.keychain
     return {...base, insecure, caFiles, keychain}
   }
 }

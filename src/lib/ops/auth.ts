@@ -43,6 +43,8 @@ export async function get(registry: string, keychain: Keychain): Promise<{Server
 
 export interface TokenOptions extends RemoteOptions {
   push?: boolean
+  /** the actions asked for on the repository (python-dxf's `auth REPO ACTION...`), instead of pull[+push] */
+  actions?: Array<'pull' | 'push' | 'delete' | '*'>
   mount?: Repository[]
 }
 
@@ -51,7 +53,8 @@ export async function token(repo: Repository | Reference, options: TokenOptions)
   return withSession(options, async (s) => {
     const t = s.transport(repo.registry, repo.apiHost)
     await t.base()
-    const scopes = [repositoryScope(repo.repository, ...(options.push ? (['pull', 'push'] as const) : (['pull'] as const)))]
+    const actions = options.actions?.length ? options.actions : options.push ? (['pull', 'push'] as const) : (['pull'] as const)
+    const scopes = [repositoryScope(repo.repository, ...actions)]
     for (const m of options.mount ?? []) {
       if (m.registry !== repo.registry) throw new UsageError(`--mount ${m.name}: must be on ${repo.registry}`)
       scopes.push(repositoryScope(m.repository, 'pull'))
