@@ -132,7 +132,8 @@ async function rootsOf(source: Source, options: CopyOptions): Promise<Root[]> {
   if (!options.allTags) return source.roots()
   if (!(source instanceof RegistrySource)) throw new UsageError(`--all-tags needs a registry repository as the source, not ${source.description}`)
   const tags = await source.repo.tags()
-  return source.rootsForTags(tags, options.jobs ?? 4)
+  // a tag's manifest is a small GET, whose cost is its round trip: four of them to a blob job, as small blobs have
+  return source.rootsForTags(tags, 4 * (options.jobs ?? 4))
 }
 
 /** namesAt decides what a root is called at the destination. */

@@ -116,12 +116,17 @@ export class RegistrySink implements Sink {
     return (await unlessUnanswered(this.repo.headManifest(digest), undefined)) !== undefined
   }
 
+  /**
+   * putManifest writes a manifest by digest, or a root under each of its names. Many names
+   * (copy --all-tags of tags that share an image) are written TAG_JOBS at a time: each is a
+   * small PUT, whose cost is its round trip.
+   */
   async putManifest(m: ManifestBytes, options: PutManifestOptions): Promise<void> {
     if (!options.root || options.names.length === 0) {
       await this.repo.putManifest(m.digest, m.bytes, m.mediaType)
       return
     }
-    for (const tag of options.names) {
+    await eachLimit(options.names, TAG_JOBS, async (tag) => {
       if (this.options.noClobber) {
         const existing = await this.repo.headManifest(tag)
         if (existing && existing.digest !== m.digest) {
@@ -129,11 +134,35 @@ export class RegistrySink implements Sink {
         }
       }
       await this.repo.putManifest(tag, m.bytes, m.mediaType)
-    }
+    })
   }
 
   async commit(): Promise<void> {}
   async abort(): Promise<void> {}
+}
+
+/** tags of one root written at once (see RegistrySink.putManifest) */
+const TAG_JOBS = 8
+
+/**
+ * eachLimit runs `fn` over items, at most `limit` at once. The first failure stops new work and
+ * is thrown once the running ones have settled, so nothing is still being written after it.
+ */
+async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  let failed: {error: unknown} | undefined
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const item = items[next++]
+      try {
+        await fn(item)
+      } catch (error) {
+        failed ??= {error}
+      }
+    }
+  }
+  await Promise.all(Array.from({length: Math.max(1, Math.min(limit, items.length))}, worker))
+  if (failed) throw failed.error
 }
 
 /**
