@@ -1,24 +1,28 @@
 // compile-cache: keeps V8's compiled code of ocitool's own bundles (dist/*.cjs) between runs,
 // as Node 22's module.enableCompileCache() does for every module (used instead where Node has
 // it). On Node 20 nothing does it for ES modules, and compiling the bundles again on every run
-// costs a fifth of a short command's time. Each entry is taken just after its bundle loaded
-// and written when the process exits.
+// costs a fifth of a short command's time. An entry is taken when the process exits, so it
+// holds every function the run compiled (the command's own code, the HTTP client, oclif's
+// parser), not only the bundle's top level; bytecode flushing is off so none of it is dropped
+// first (V8 flushes the bytecode of functions not run for a few full GCs).
 //
-// One file per bundle in $XDG_CACHE_HOME/ocitool/v8 (else ~/.cache/ocitool/v8), named by a hash
-// of the bundle's path and bytes and the Node version: a rebuilt bundle or another Node makes a
-// new entry, never a wrong one (V8 also refuses data it did not make). Written atomically; any
-// failure (a read-only home, a full disk) only means compiling as usual.
-// OCITOOL_NO_COMPILE_CACHE=1 turns it off.
+// One file per bundle and variant (the caller's word: the fast path and oclif's path run
+// different parts of oclif's bundle) in $XDG_CACHE_HOME/ocitool/v8 (else ~/.cache/ocitool/v8),
+// named by the bundle's name, inode, size, modification and change times and the Node version
+// and architecture: a rebuilt or reinstalled bundle (a new file: a new inode and change time,
+// which no tool sets back) or another Node makes a new entry, never a wrong one (V8 also
+// refuses data it did not make). No hashing: reading node:crypto and hashing the bundles cost
+// more than a tenth of a short run. Written atomically; any failure (a read-only home, a full
+// disk) only means compiling as usual. OCITOOL_NO_COMPILE_CACHE=1 turns it off.
 'use strict'
-const {createHash, randomBytes} = require('node:crypto')
 const fs = require('node:fs')
 const Module = require('node:module')
 const os = require('node:os')
 const path = require('node:path')
 const vm = require('node:vm')
 
-/** enable caches the compiled code of CommonJS files under `root`. */
-function enable(root) {
+/** enable caches the compiled code of CommonJS files under `root`, as `variant`. */
+function enable(root, variant = 'main') {
   // the bundles' import() calls (oclif loading an ES module plugin) come here: code compiled
   // from a cache cannot call import() itself on Node 20 (scripts/bundle.js rewrites them)
   globalThis.__ocitoolImport ??= (specifier) => import(specifier)
@@ -29,16 +33,18 @@ function enable(root) {
   }
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache')
   const dir = path.join(base, 'ocitool', 'v8')
+  require('node:v8').setFlagsFromString('--no-flush-bytecode')
   const prefix = root.endsWith(path.sep) ? root : root + path.sep
   const fresh = []
   const compile = Module.prototype._compile
   Module.prototype._compile = function (content, filename) {
     if (!filename.startsWith(prefix) || !filename.endsWith('.cjs')) return compile.call(this, content, filename)
-    // the path too: V8's cached code keeps the file name it was compiled under (stack traces)
-    const key = createHash('sha256').update(`${process.version}\0${process.arch}\0${filename}\0`).update(content).digest('hex').slice(0, 32)
-    const file = path.join(dir, `${key}.bin`)
+    let file
     let cachedData
     try {
+      const st = fs.statSync(filename, {bigint: true})
+      // the path's own inode and times stand for the path (V8's code keeps the file name for stack traces)
+      file = path.join(dir, [path.basename(filename), variant, st.ino, st.size, st.mtimeNs, st.ctimeNs, process.version, process.arch, 'bin'].join('.'))
       cachedData = fs.readFileSync(file)
     } catch {
       // not cached yet
@@ -50,16 +56,14 @@ function enable(root) {
     const fn = script.runInThisContext({displayErrors: true})
     const require = Module.createRequire(filename)
     const result = fn.call(this.exports, this.exports, require, this, filename, path.dirname(filename))
-    // taken now, with what loading the bundle compiled: taken at exit, after V8 has flushed the
-    // bytecode of functions that ran only at load, it saves nothing (measured: 36 → 18 ms for
-    // oclif's bundle when taken here, 36 ms when taken at exit)
-    if (cachedData === undefined || script.cachedDataRejected) fresh.push({data: script.createCachedData(), file})
+    if (file && (cachedData === undefined || script.cachedDataRejected)) fresh.push({script, file})
     return result
   }
   process.once('exit', () => {
     if (fresh.length > 0) prune(dir)
-    for (const {data, file} of fresh) {
-      const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`
+    for (const {script, file} of fresh) {
+      const data = script.createCachedData()
+      const tmp = `${file}.${process.pid}.tmp`
       try {
         fs.mkdirSync(dir, {recursive: true, mode: 0o700})
         fs.writeFileSync(tmp, data, {mode: 0o600})

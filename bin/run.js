@@ -44,9 +44,13 @@ if (argv.length === 1 && argv[0] === '--version') {
   // incremental marking a full GC runs only when the heap is really full (measured: 384 MiB
   // registry copy 1.52 -> 1.17 CPU-s, 2.02 -> 1.84 s). Set before anything is allocated.
   require('node:v8').setFlagsFromString('--no-incremental-marking')
-  require('./compile-cache.cjs').enable(new URL('../dist', import.meta.url).pathname)
-  const {execute} = require('#oclif-core')
+  // ocitool's own commands skip oclif's plugin discovery (./fast-path.cjs); the rest is oclif's
+  const fast = require('./fast-path.cjs')
+  const root = new URL('..', import.meta.url).pathname
+  const r = fast.route(argv, root)
+  require('./compile-cache.cjs').enable(new URL('../dist', import.meta.url).pathname, r ? 'fast' : 'oclif')
+  const oclif = require('#oclif-core')
   if (had === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING
   else process.env.OCLIF_DISABLE_ENGINE_WARNING = had
-  await execute({args: argv, dir: import.meta.url})
+  if (!r || !(await fast.run(r, root, oclif))) await oclif.execute({args: argv, dir: import.meta.url})
 }

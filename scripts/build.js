@@ -5,7 +5,7 @@
 // compiled into its own dist, against the core's freshly built types.
 import {execFileSync} from 'node:child_process'
 import {existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -29,6 +29,7 @@ try {
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'))
   manifest.commands = Object.fromEntries(Object.entries(manifest.commands).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
   writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + '\n')
+  await writeRoutes()
 } finally {
   rmSync(next, {recursive: true, force: true})
 }
@@ -38,4 +39,34 @@ for (const name of existsSync(plugins) ? readdirSync(plugins).sort() : []) {
   if (!existsSync(tsconfig)) continue
   rmSync(join(plugins, name, 'dist'), {recursive: true, force: true})
   run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', tsconfig])
+}
+
+/**
+ * writeRoutes writes dist/routes.json for bin/fast-path.cjs from the Config oclif loads (root
+ * and core plugins): every command id and alias (whether it takes arguments, for oclif's
+ * spaced-id parsing) and, for the root plugin's commands, the bundle to load. `fast` is false
+ * when oclif would run a hook during a command (an init, prerun, preparse, postrun, finally or
+ * keychain hook of the root or a core plugin) or find commands in ways the fast path does not
+ * (flexible taxonomy, a single-command CLI, JIT or dev plugins): every run then takes oclif's path.
+ */
+async function writeRoutes() {
+  const {Config} = await import('@oclif/core')
+  const config = await Config.load({root, userPlugins: false, devPlugins: false})
+  const runHooks = ['init', 'prerun', 'preparse', 'postrun', 'finally', 'keychain', 'command_incomplete']
+  const hooked = [...config.plugins.values()].flatMap((p) => runHooks.filter((h) => p.hooks?.[h]?.length).map((h) => `${p.name}: ${h}`))
+  const o = config.pjson.oclif
+  const other = [o.flexibleTaxonomy && 'flexibleTaxonomy', config.isSingleCommandCLI && 'single command', o.jitPlugins && 'jitPlugins', o.devPlugins && 'devPlugins'].filter(Boolean)
+  const ids = {}
+  for (const c of config.commands) {
+    const canonical = config.plugins.get(c.pluginName)?.commands.find((x) => x.id === c.id || x.aliases?.includes(c.id) || x.hiddenAliases?.includes(c.id))
+    const target = c.pluginType === 'core' && c.pluginName === config.name && canonical && !canonical.deprecateAliases && canonical.relativePath
+    ids[c.id] = {
+      args: c.strict === false || Object.keys(c.args ?? {}).length > 0,
+      ...(target ? {id: canonical.id, file: relative('dist', join(...canonical.relativePath))} : {}),
+    }
+  }
+  const routes = {fast: hooked.length === 0 && other.length === 0, why: [...hooked, ...other], helpFlags: [...new Set([...(o.additionalHelpFlags ?? []), '--help'])], ids}
+  const file = join(root, 'dist', 'routes.json')
+  writeFileSync(`${file}.tmp`, JSON.stringify(routes) + '\n')
+  renameSync(`${file}.tmp`, file)
 }

@@ -61,6 +61,36 @@ const OCLIF_PATCHES = [
 ]
 
 /**
+ * lazyRequires makes the top-level requires of one of @oclif/core's modules (tsc output: `const
+ * x_1 = require("./x");`, with __importDefault/__importStar, and index.js's `exports.Flags =
+ * __importStar(require("./flags"))`) load on first use: every module of oclif requires most of
+ * the others at load (flags.js the whole help system, command.js the plugin loader), so
+ * loading it ran all of them, ~40% of a short command's time; a command run now runs the
+ * parser, flags and command code only. The bound name is only ever used as `x_1.name` in
+ * oclif's code, which a Proxy forwards (checked at build time: a bare use fails the build).
+ */
+const LAZY_BINDING = /^(const|var) (\w+) = ((?:__importDefault|__importStar)\()?require\(("[^"]+")\)(\))?;$/gm
+const LAZY_EXPORT = /^exports\.(\w+) = __importStar\(require\(("[^"]+")\)\);$/gm
+function lazyRequires(text) {
+  const names = []
+  let out = text.replace(LAZY_BINDING, (line, kind, name, wrap, spec, close) => {
+    if (Boolean(wrap) !== Boolean(close)) return line
+    names.push(name)
+    return `${kind} ${name} = __ocitoolLazy(() => ${wrap ?? ''}require(${spec})${close ?? ''});`
+  })
+  out = out.replace(LAZY_EXPORT, (_, name, spec) => `exports.${name} = __ocitoolLazy(() => __importStar(require(${spec})));`)
+  for (const name of names) {
+    // a use other than `name.prop`, `(0, name.fn)` or `__importDefault(name)` (the function
+    // call a Proxy of a plain object cannot forward)
+    const bare = new RegExp(String.raw`(?<![\w$.])${name}(?![\w$]|\.|\)\.| = __ocitoolLazy)`).exec(out)
+    if (bare) throw new Error(`@oclif/core: ${name} is used as a value (${out.slice(bare.index - 30, bare.index + 40)}): update lazyRequires in scripts/bundle.js`)
+  }
+  return out
+}
+/** LAZY_HELPER defines __ocitoolLazy in the bundle: an object standing for a module not yet loaded. */
+const LAZY_HELPER = `var __ocitoolLazy=(load)=>{let m;const get=()=>(m??=load());return new Proxy({},{get:(_,k)=>get()[k],set:(_,k,v)=>((get()[k]=v),true),has:(_,k)=>k in get(),ownKeys:()=>Reflect.ownKeys(get()),getOwnPropertyDescriptor:(_,k)=>{const d=Reflect.getOwnPropertyDescriptor(get(),k);if(d)d.configurable=true;return d}})};`
+
+/**
  * dependencyPatches adjusts bundled dependency code: OCLIF_PATCHES, and the import() calls left
  * in it (oclif loading an ES module plugin or command) go through globalThis.__ocitoolImport,
  * which bin/compile-cache.cjs defines, since code compiled from V8's cache cannot call import()
@@ -77,6 +107,7 @@ const dependencyPatches = {
         out = out.replace(patch.from, patch.to)
         if (out === text) throw new Error(`${a.path}: ${patch.what} to patch is gone (oclif changed): update scripts/bundle.js`)
       }
+      if (a.path.includes(`${sep}@oclif${sep}core${sep}lib${sep}`)) out = lazyRequires(out)
       // import() of a computed name only: esbuild bundles the literal ones
       if (/\bimport\(/.test(out)) out = out.replace(/(?<![\w.$'"`])import\((?!\s*['"`])/g, 'globalThis.__ocitoolImport(')
       return out === text ? undefined : {contents: out, loader: 'js', resolveDir: dirname(a.path)}
@@ -87,6 +118,7 @@ await build({
   entryPoints: [join(root, 'node_modules/@oclif/core/lib/index.js')],
   plugins: [dependencyPatches],
   outfile: join(dist, 'oclif-core.cjs'),
+  banner: {js: LAZY_HELPER},
   bundle: true,
   format: 'cjs',
   platform: 'node',
