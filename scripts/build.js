@@ -48,6 +48,8 @@ for (const name of existsSync(plugins) ? readdirSync(plugins).sort() : []) {
  * when oclif would run a hook during a command (an init, prerun, preparse, postrun, finally or
  * keychain hook of the root or a core plugin) or find commands in ways the fast path does not
  * (flexible taxonomy, a single-command CLI, JIT or dev plugins): every run then takes oclif's path.
+ * A command whose bundle shows help or looks up other commands (its Config on the fast path
+ * holds only itself) has no file: it runs on oclif's path.
  */
 async function writeRoutes() {
   const {Config} = await import('@oclif/core')
@@ -60,10 +62,15 @@ async function writeRoutes() {
   for (const c of config.commands) {
     const canonical = config.plugins.get(c.pluginName)?.commands.find((x) => x.id === c.id || x.aliases?.includes(c.id) || x.hiddenAliases?.includes(c.id))
     const target = c.pluginType === 'core' && c.pluginName === config.name && canonical && !canonical.deprecateAliases && canonical.relativePath
+    const file = target && relative('dist', join(...canonical.relativePath))
     ids[c.id] = {
       args: c.strict === false || Object.keys(c.args ?? {}).length > 0,
-      ...(target ? {id: canonical.id, file: relative('dist', join(...canonical.relativePath))} : {}),
+      ...(file && !asksOclif(file) ? {id: canonical.id, file} : {}),
     }
+  }
+  /** a command that shows help or looks at other commands needs them all in its Config: oclif's path */
+  function asksOclif(file) {
+    return /\b(loadHelpClass|CommandHelp|showHelp|showCommandHelp|findCommand|findTopic|commandIDs|getAllCommands|getPluginsList)\b|config\.(commands|topics)\b/.test(readFileSync(join(root, 'dist', file), 'utf8'))
   }
   const routes = {fast: hooked.length === 0 && other.length === 0, why: [...hooked, ...other], helpFlags: [...new Set([...(o.additionalHelpFlags ?? []), '--help'])], ids}
   const file = join(root, 'dist', 'routes.json')
