@@ -4,7 +4,8 @@ import * as flags from '../lib/cli/flags.js'
 import {UsageError} from '../lib/errors.js'
 import {parseShard, shardFromEnv} from '../lib/sync/shard.js'
 import type {SyncReport} from '../lib/sync/report.js'
-import {type SyncSpec} from '../lib/sync/spec.js'
+import {type DestEndpoint, type SourceEndpoint, type SyncSpec, parseDest, parseSource} from '../lib/sync/spec.js'
+import {sideRegistrySettings} from '../lib/remote/side-tls.js'
 import {sync} from '../lib/sync/run.js'
 import {syncProgress} from '../lib/cli/sync-progress.js'
 import type {ProgressMode} from '../lib/cli/progress.js'
@@ -44,6 +45,10 @@ Images the destination has already (same digest under the tag: one manifest HEAD
     'chunk-size': Flags.integer({description: 'upload blobs in PATCH chunks of this many bytes (with --state: 8 MiB unless set), so a cut upload resumes', min: 1}),
     state: Flags.string({description: 'journal FILE (append-only): images done are not looked at again, cut uploads resume from the registry\'s offset', helpValue: 'FILE'}),
     progress: flags.progress,
+    'src-tls-verify': Flags.string({description: "false: do not verify the source registry's TLS certificate (and allow plain HTTP); as skopeo, written --src-tls-verify=false", helpGroup: 'REGISTRY', helpValue: 'true|false'}),
+    'dest-tls-verify': Flags.string({description: "false: do not verify the destination registry's TLS certificate (and allow plain HTTP)", helpGroup: 'REGISTRY', helpValue: 'true|false'}),
+    'src-cert-dir': Flags.string({description: 'trust the CA certificates DIR/*.crt for the source registry (and its token server)', helpGroup: 'REGISTRY', helpValue: 'DIR'}),
+    'dest-cert-dir': Flags.string({description: 'trust the CA certificates DIR/*.crt for the destination registry', helpGroup: 'REGISTRY', helpValue: 'DIR'}),
   }
 
   async run(): Promise<SyncReport> {
@@ -63,13 +68,25 @@ Images the destination has already (same digest under the tag: one manifest HEAD
       referrers: f.referrers,
       digestTags: f['digest-tags'],
     }]
+    const sideTls = [f['src-tls-verify'], f['src-cert-dir'], f['dest-tls-verify'], f['dest-cert-dir']].some((v) => v !== undefined)
+    if (config && sideTls) throw new UsageError('--src-*/--dest-* TLS flags go with SRC DST; a --config file sets "insecure" per registry')
+    let registries = config?.registries
+    if (!config && sideTls) {
+      const src = parseSource(args.src!)
+      const dst = parseDest(args.dst!, src)
+      const host = (e: SourceEndpoint | DestEndpoint) => (e.kind === 'repository' ? e.repo.registry : e.kind === 'prefix' ? e.registry : undefined)
+      registries = await sideRegistrySettings([
+        {flag: 'src', registry: host(src), verify: f['src-tls-verify'], certDir: f['src-cert-dir']},
+        {flag: 'dest', registry: host(dst), verify: f['dest-tls-verify'], certDir: f['dest-cert-dir']},
+      ])
+    }
     const shard = f.shard ? parseShard(f.shard) : shardFromEnv(process.env)
     const journal = Journal.open(f.state)
     const chunkSize = f['chunk-size'] ?? (f.state ? 8 * 1024 * 1024 : undefined)
     const progress = await syncProgress((this.jsonEnabled() ? 'none' : f.progress) as ProgressMode, f['dry-run'] ? 'planning' : 'syncing')
     let report: SyncReport | undefined
     try {
-      report = await sync(specs, {...this.remoteOptions(), registries: config?.registries, jobs: f.jobs, imageJobs: f['image-jobs'], dryRun: f['dry-run'], shard, chunkSize, journal: f.state ? journal : undefined, sessions: journal, onEvent: progress.onEvent})
+      report = await sync(specs, {...this.remoteOptions(), registries, jobs: f.jobs, imageJobs: f['image-jobs'], dryRun: f['dry-run'], shard, chunkSize, journal: f.state ? journal : undefined, sessions: journal, onEvent: progress.onEvent})
     } finally {
       progress.stop(report?.ok ?? false)
       journal.close()

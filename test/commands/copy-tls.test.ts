@@ -65,6 +65,24 @@ describe('copy --src-tls-verify / --dest-cert-dir', () => {
     }
   })
 
+  it('sync takes the same flags: a repository synced from the unverified source to the CA-verified destination', async () => {
+    const r = await runCli(['sync', '--src-tls-verify=false', '--dest-cert-dir', b.certDir!, `${a.host}/app/img`, `${b.host}/synced/img`])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(await digestOn(b, 'synced/img:v1'), img.manifestDigest)
+    const refused = await runCli(['sync', '--dest-cert-dir', b.certDir!, `${a.host}/app/img`, `${b.host}/synced/other`])
+    // the source is still verified without --src-tls-verify=false: nothing arrives (sync's exit code
+    // for an unreachable source is sync's own matter)
+    const absent = await runCli(['digest', `${b.host}/synced/other:v1`, '--ca-file', b.caFile!])
+    assert.equal(absent.code, 3, `${refused.stdout}${refused.stderr}${absent.stderr}`)
+    const config = path.join(work.path, 'sync.yaml')
+    await fs.writeFile(config, `sources:\n  - src: ${a.host}/app/img\n    dst: ${b.host}/synced/cfg\n`)
+    const both = await runCli(['sync', '--config', config, '--src-tls-verify=false'])
+    assert.equal(both.code, 2, both.stderr)
+    assert.equal(both.stderr.trim().split('\n').length, 1, both.stderr)
+    const bad = await runCli(['sync', '--dest-tls-verify=nope', `${a.host}/app/img`, `${b.host}/synced/img`])
+    assert.equal(bad.code, 2, bad.stderr)
+  })
+
   it('bad input: a value other than true/false, a missing cert dir, a file store side, batch pairs, disagreeing sides on one registry: exit 2, one line', async () => {
     const file = path.join(work.path, 'not-a-dir')
     await fs.writeFile(file, '')
