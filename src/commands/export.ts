@@ -9,7 +9,7 @@ export default class Export extends OcitoolCommand {
   static override summary = "Write an image's flattened filesystem as one tar"
   static override description = `Layers are applied in order: later layers win, whiteouts (.wh.NAME, .wh..wh..opq) delete what lower layers had and are not written. Hard links stay hard links (after their targets), symlinks stay symlinks. Every layer is verified against its digest as it streams; FILE appears only when the whole tar was written.
 IMAGE is a registry reference, oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF] or dir:DIR; "-" reads a docker archive (docker save) from stdin. An index gives the image for --platform (default linux/amd64). FILE "-" is stdout.
-An entry whose name climbs out of the root (../) fails the export.`
+An entry whose name climbs out of the root (../) fails the export. An entry under a symlink that leads out of the root (var/run -> /run, then var/run/x) is written where the link leads inside it (run/x), as a container sees it.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> registry.example.com/app:1.0 rootfs.tar',
     '<%= config.bin %> <%= command.id %> registry.example.com/app:1.0 - | tar -tvf -',

@@ -1,9 +1,10 @@
-// Paths that leave the root through a symlink (issue 12, item 5): `lnk -> /somewhere` then
+// Paths that lead out of the root through a symlink (issue 12, item 5): `lnk -> /somewhere` then
 // `lnk/file` in the same layer or an upper one, `rel -> ../..` then `rel/x`, a chain of links, a
-// symlink made through such a symlink. `export` and `flatten --filesystem` refuse them in one line
-// and write nothing; the library's skip mode leaves them out, and its output extracted by GNU
-// tar and by Python's tarfile writes nothing outside the target. A symlink that stays inside
-// (`lib -> usr/lib`, then `lib/x`) keeps working, entries as written.
+// symlink made through such a symlink. `export` and `flatten --filesystem` write such entries
+// where the link leads inside the root, as a container sees it (`var/run -> /run`, then
+// `var/run/x`, is written as `run/x`); GNU tar and Python's tarfile extract the output without
+// writing anything outside the target. A symlink loop is refused in one line, writing nothing.
+// A symlink that stays inside (`lib -> usr/lib`, then `lib/x`) keeps working, entries as written.
 import assert from 'node:assert/strict'
 import {createReadStream, createWriteStream} from 'node:fs'
 import * as fsp from 'node:fs/promises'
@@ -84,6 +85,12 @@ describe('hostile input: symlinks that lead out of the root', () => {
     return targets
   }
 
+  /** where each case's planted entry is written: inside the root, where the link leads */
+  const landing = () => {
+    const o = outside.slice(1)
+    return [`${o}/planted.txt`, `${o}/planted.txt`, 'planted.txt', `${o}/deeper/planted.txt`, `${o}/evil`]
+  }
+
   for (const [i, name] of [
     'absolute symlink, file under it in the same layer',
     'absolute symlink below, file under it above',
@@ -91,35 +98,67 @@ describe('hostile input: symlinks that lead out of the root', () => {
     'a chain of symlinks ending outside',
     'a symlink created through an outside symlink',
   ].entries()) {
-    it(`export and flatten --filesystem refuse ${name} in one line, writing nothing`, async () => {
+    it(`export and flatten --filesystem write ${name} inside the root; extracting writes nothing outside`, async () => {
       const c = cases[i]
       assert.equal(c.name, name)
       const dir = path.join(tmp.path, `out${i}`)
       await fsp.mkdir(dir)
       for (const args of [
         ['export', `docker-archive:${c.archive}`, path.join(dir, 'fs.tar')],
-        ['flatten', '--tarball', c.archive!, '--filesystem', path.join(dir, 'fs.tar'), '--metadata', path.join(dir, 'config.json')],
+        ['flatten', '--tarball', c.archive!, '--filesystem', path.join(dir, 'fs2.tar'), '--metadata', path.join(dir, 'config.json')],
       ]) {
         const r = await runCli(args)
-        assert.equal(r.code, 1, `${args[0]}: ${r.stderr}`)
-        const lines = r.stderr.split('\n').filter((l) => l !== '')
-        assert.equal(lines.length, 1, r.stderr)
-        assert.match(lines[0], /^Error: .*symlink that leads outside the image root/)
-        assert.deepEqual(await fsp.readdir(dir), [])
+        assert.equal(r.code, 0, `${args[0]}: ${r.stderr}`)
+      }
+      const listing = (await run('tar', ['-tf', path.join(dir, 'fs.tar')])).stdout.trim().split('\n')
+      assert.ok(listing.includes(landing()[i]), listing.join(', '))
+      assert.ok(!listing.some((n) => /^(lnk|rel|sub\/d1)\//.test(n)), listing.join(', '))
+      assert.ok((await fsp.readFile(path.join(dir, 'fs.tar'))).equals(await fsp.readFile(path.join(dir, 'fs2.tar'))))
+      for (const target of await extractBoth(path.join(dir, 'fs.tar'), `moved${i}`)) {
+        if (i === 4) assert.equal(await fsp.readlink(path.join(target, landing()[i])), '/etc/passwd')
+        else assert.equal(await fsp.readFile(path.join(target, landing()[i]), 'utf8'), 'planted\n')
       }
     })
   }
 
-  it('skip mode leaves those entries out, and GNU tar and Python extract its output inside the target', async () => {
-    for (const [i, c] of cases.entries()) {
-      const out = path.join(tmp.path, `skipped${i}.tar`)
-      const warnings: string[] = []
-      const layers = c.layerFiles!.map((file, j) => ({what: `layer ${j}`, open: async () => createReadStream(file)}))
-      await flatten(layers, createWriteStream(out), {unsafePaths: 'skip', warn: (m) => warnings.push(m)})
-      assert.ok(warnings.some((w) => /leads outside the image root; left out/.test(w)), `${c.name}: ${warnings.join('; ')}`)
-      await extractBoth(out, `skip${i}`)
-    }
+  it('var/run -> /run: an upper layer writing var/run/x writes run/x, over the lower run/x', async () => {
+    const layers: Item[][] = [
+      [{name: 'run/', type: 'directory'}, {name: 'run/x', body: 'low\n'}, {name: 'run/keep', body: 'keep\n'}, {name: 'var/', type: 'directory'}, {name: 'var/run', type: 'symlink', linkname: '/run'}],
+      [{name: 'var/run/x', body: 'high\n'}, {name: 'var/run/app.pid', body: '1\n'}],
+    ]
+    const out = await flattenToFile(layers, 'varrun')
+    const listing = (await run('tar', ['-tf', out])).stdout.trim().split('\n')
+    assert.deepEqual(listing, ['run/', 'var/', 'run/keep', 'var/run', 'run/x', 'run/app.pid'])
+    assert.equal((await run('tar', ['-xOf', out, 'run/x'])).stdout, 'high\n')
   })
+
+  it('a symlink loop is refused in one line, writing nothing', async () => {
+    const body = await tarOf([{name: 'a', type: 'symlink', linkname: 'b'}, {name: 'b', type: 'symlink', linkname: 'a'}, {name: 'a/x', body: 'x\n'}])
+    const file = path.join(tmp.path, 'loop-layer.tar')
+    await fsp.writeFile(file, body)
+    const archive = await writeDockerArchive(path.join(tmp.path, 'loop.tar'), [{file, diffId: sha256(body)}])
+    const dir = path.join(tmp.path, 'out-loop')
+    await fsp.mkdir(dir)
+    const r = await runCli(['export', `docker-archive:${archive}`, path.join(dir, 'fs.tar')])
+    assert.equal(r.code, 1, r.stderr)
+    const lines = r.stderr.split('\n').filter((l) => l !== '')
+    assert.equal(lines.length, 1, r.stderr)
+    assert.match(lines[0], /^Error: .*"a\/x" is under a symlink loop/)
+    assert.deepEqual(await fsp.readdir(dir), [])
+  })
+
+  /** flattenToFile flattens layers (bottom first) with the library into a tar file */
+  async function flattenToFile(layers: Item[][], label: string): Promise<string> {
+    const files: string[] = []
+    for (const [j, items] of layers.entries()) {
+      const file = path.join(tmp.path, `${label}-layer${j}.tar`)
+      await fsp.writeFile(file, await tarOf(items))
+      files.push(file)
+    }
+    const out = path.join(tmp.path, `${label}.tar`)
+    await flatten(files.map((file, j) => ({what: `layer ${j}`, open: async () => createReadStream(file)})), createWriteStream(out))
+    return out
+  }
 
   it('a symlink that stays inside (lib -> usr/lib, then lib/x) is kept as written and extracts into usr/lib', async () => {
     const lower = await tarOf([{name: 'usr/', type: 'directory'}, {name: 'usr/lib/', type: 'directory'}, {name: 'lib', type: 'symlink', linkname: 'usr/lib'}, {name: 'lib/a.txt', body: 'a\n'}])

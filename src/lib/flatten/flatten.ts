@@ -3,21 +3,25 @@
  * later layers win, whiteouts applied and never written, hard links kept (after their
  * targets), symlinks kept as links. See plan.ts for the rules.
  *
- * Two streaming passes, so memory grows with the number of paths, never with layer sizes:
- * pass 1 reads the headers of every layer from the top down and decides what survives; pass 2
- * writes the surviving directories (parents first), then streams the layers from the bottom
- * up, writing only survivors. Each layer is therefore opened (and verified) twice, except that
- * pass 2 skips layers of which nothing survives and takes small layers from memory (kept, bounded,
- * from pass 1). Every entry is read to the end, so a layer is always verified whole.
+ * Each layer is fetched, verified and inflated once. Pass 1 reads the layers from the top down,
+ * decides what survives (plan.ts), and keeps the header and bytes of every entry that may be
+ * written (spool.ts: small ones in memory, the rest in a temporary file). Pass 2 writes the
+ * surviving directories (parents first), then each layer's survivors from the bottom up, from
+ * what pass 1 kept. Memory grows with the number of paths, never with layer sizes. A layer is
+ * read a second time only when one of its hard links needs the bytes of an entry a higher layer
+ * replaced (pass 1 did not know to keep them). Every entry is read to the end, so a layer is
+ * always verified whole, and nothing is written before every layer was.
  *
  * Names are normalised (`./a`, `/a`, `a/` → `a`; `.` and `..` resolved); a name, or a hard
  * link's target, that climbs out of the root fails the export (code UNSAFE_PATH) or, with
  * `unsafePaths: 'skip'`, is warned about and left out. Symlink targets are data, kept as
  * written; but an entry whose parent resolves, through the image's own symlinks, outside the
- * root (`lnk -> /x` then `lnk/f`, `rel -> ../..` then `rel/f`) is the same attack on whoever
- * extracts the tar, and is refused (or skipped) likewise. Inside-root links (`lib -> usr/lib`,
- * `lib/x`) are written as they are, as crane does. Written headers keep mode (also 0), owners, times, device numbers and PAX records
- * (xattrs, sub-second times), not the input's path/size records.
+ * root (`var/run -> /run` then `var/run/x`, `rel -> ../..` then `rel/f`) would be written
+ * outside by whoever extracts the tar: it is written where the link leads inside the root, as a
+ * container sees it (`run/x`, `f`). An entry under a symlink loop is refused (or skipped).
+ * Inside-root links (`lib -> usr/lib`, `lib/x`) are written as they are. Written headers keep
+ * mode (also 0), owners, times, device numbers and PAX records (xattrs, sub-second times), not
+ * the input's path/size records.
  */
 import {Readable, type Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'

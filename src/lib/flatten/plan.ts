@@ -119,34 +119,42 @@ const parentOf = (path: string) => path.slice(0, Math.max(0, path.lastIndexOf('/
 const MAX_SYMLINK_HOPS = 40
 
 /**
- * leavesRoot: does creating something in directory `dir` of the flattened filesystem, extracted
- * by a tool that follows symlinks as the kernel does (GNU tar, Python's tarfile), reach outside
- * the extraction root? `symlinks` are the filesystem's own (path → target). An absolute target,
- * `..` above the root or a symlink loop says yes. containerd resolves such paths inside the root
- * (fs.RootPath) and would not escape, but a tar read by other tools would: issue 12, item 5.
- * A symlink that stays inside (`lib -> usr/lib`, then `lib/x`) is fine and is kept as written.
+ * resolveInRoot: where creating something in directory `dir` of the flattened filesystem lands
+ * when its symlinks (`symlinks`: path → target) are followed inside the root, as a container
+ * sees it: an absolute target starts again at the root and `..` stops at the root (containerd's
+ * fs.RootPath does the same). `escapes` says whether a tool that follows symlinks as the kernel
+ * does (GNU tar, Python's tarfile) would have left the extraction root on the way (an absolute
+ * target, or `..` above the root): flatten then writes the entry at `path` instead (issue 12,
+ * item 5: `var/run -> /run`, then `var/run/x`, is written as `run/x`). A symlink that stays
+ * inside (`lib -> usr/lib`, then `lib/x`) does not escape; such entries are kept as written.
+ * Undefined for a loop (more than 40 links followed, as Linux's MAXSYMLINKS).
  */
-export function leavesRoot(dir: string, symlinks: ReadonlyMap<string, string>): boolean {
+export function resolveInRoot(dir: string, symlinks: ReadonlyMap<string, string>): {path: string; escapes: boolean} | undefined {
   let rest = dir === '' ? [] : dir.split('/')
   const at: string[] = []
   let hops = 0
+  let escapes = false
   while (rest.length > 0) {
     const seg = rest[0]
     rest = rest.slice(1)
     if (seg === '' || seg === '.') continue
     if (seg === '..') {
-      if (at.length === 0) return true
+      if (at.length === 0) escapes = true
       at.pop()
       continue
     }
     at.push(seg)
     const target = symlinks.get(at.join('/'))
     if (target === undefined) continue
-    if (++hops > MAX_SYMLINK_HOPS || target.startsWith('/') || target === '') return true
+    if (++hops > MAX_SYMLINK_HOPS) return undefined
     at.pop()
+    if (target.startsWith('/') || target === '') {
+      escapes = true
+      at.length = 0
+    }
     rest = [...target.split('/'), ...rest]
   }
-  return false
+  return {path: at.join('/'), escapes}
 }
 
 /** FlattenPlanner: call beginLayer/entry…/endLayer for each layer from the top down, then finish. */
@@ -261,25 +269,17 @@ export class FlattenPlanner<H> {
     const has = (s: {layer: number; ordinal: number}) => actions.get(s.layer)?.has(s.ordinal) === true
     const directories: Array<{path: string; header: H}> = []
     const links: Target[] = []
+    // (a hard link to an entry left out finds it gone below and takes its bytes instead)
     const gone = new Set<string>()
-    const symlinks = this.survivingSymlinks()
+    const moved = this.moveOutOfEscapes(gone)
+    const finalOf = (path: string) => moved.get(path) ?? path
     for (const [path, d] of this.decided) {
-      if (d === DELETED) continue
-      if (this.underFile(path)) {
-        this.warn(`${path}: its parent is not a directory in the same layer; left out`)
-        gone.add(path)
-        continue
-      }
-      // (a hard link to such a path finds it gone below and takes its bytes instead)
-      if (symlinks.size > 0 && leavesRoot(parentOf(path), symlinks)) {
-        this.unsafe(`entry ${JSON.stringify(path)} is under a symlink that leads outside the image root`, this.whats.get(d.layer) ?? 'layer')
-        gone.add(path)
-        continue
-      }
-      if (d.kind === 'directory') directories.push({path, header: this.dirHeaders.get(path) as H})
-      else if (d.kind === 'link') links.push({...d, path})
+      if (d === DELETED || gone.has(path)) continue
+      const at = finalOf(path)
+      if (d.kind === 'directory') directories.push({path: at, header: this.dirHeaders.get(path) as H})
+      else if (d.kind === 'link') links.push({...d, path: at})
       else if (d.kind === 'unsupported') this.warn(`${path}: unsupported tar entry type (e.g. a GNU sparse file); left out`)
-      else set(d, {kind: 'emit', path})
+      else set(d, {kind: 'emit', path: at})
     }
     // code-unit order puts a directory before everything under it (a prefix sorts first)
     directories.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
@@ -298,7 +298,7 @@ export class FlattenPlanner<H> {
       const d = this.decided.get(t.path)
       const survives = d !== undefined && d !== DELETED && d.layer === t.layer && d.ordinal === t.ordinal && !gone.has(t.path)
       if (survives && (t.kind !== 'link' || has(t))) {
-        set(l, {kind: 'link', path: l.path, target: t.path})
+        set(l, {kind: 'link', path: l.path, target: finalOf(t.path)})
         continue
       }
       if (t.kind === 'link') {
@@ -315,6 +315,52 @@ export class FlattenPlanner<H> {
       }
     }
     return {directories, actions}
+  }
+
+  /**
+   * moveOutOfEscapes: where each surviving entry is written. Entries under a symlink that would
+   * take an extracting tool outside the root are moved to where the link leads inside the root
+   * (resolveInRoot); when that path has an entry already, the one from the higher layer stays
+   * and the other is left out (`gone`), as if the layers had been extracted in a container.
+   * Entries under a symlink loop, or under a non-directory, are left out (or, for a loop, refused).
+   * Returns the moved ones: path as written → path in the output.
+   */
+  private moveOutOfEscapes(gone: Set<string>): Map<string, string> {
+    const moved = new Map<string, string>()
+    const symlinks = this.survivingSymlinks()
+    for (const [path, d] of this.decided) {
+      if (d === DELETED) continue
+      if (this.underFile(path)) {
+        this.warn(`${path}: its parent is not a directory in the same layer; left out`)
+        gone.add(path)
+        continue
+      }
+      if (symlinks.size === 0) continue
+      const r = resolveInRoot(parentOf(path), symlinks)
+      if (!r) {
+        this.unsafe(`entry ${JSON.stringify(path)} is under a symlink loop`, this.whats.get(d.layer) ?? 'layer')
+        gone.add(path)
+        continue
+      }
+      if (!r.escapes) continue
+      const base = path.slice(path.lastIndexOf('/') + 1)
+      moved.set(path, r.path === '' ? base : `${r.path}/${base}`)
+    }
+    if (moved.size === 0) return moved
+    // one entry per output path: the highest layer's (then the latest in its layer)
+    const owner = new Map<string, {path: string; slot: Slot}>()
+    for (const [path, d] of this.decided) {
+      if (d === DELETED || gone.has(path)) continue
+      const at = moved.get(path) ?? path
+      const other = owner.get(at)
+      if (other && (other.slot.layer > d.layer || (other.slot.layer === d.layer && other.slot.ordinal > d.ordinal))) {
+        gone.add(path)
+        continue
+      }
+      if (other) gone.add(other.path)
+      owner.set(at, {path, slot: d})
+    }
+    return moved
   }
 
   private layer(): LayerState<H> {
