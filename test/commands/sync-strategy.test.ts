@@ -93,6 +93,28 @@ describe('sync: the probe sets the strategy', () => {
     assert.equal(mounted.length, 2, 'the base layer mounted into the two other repositories')
   })
 
+  it('a new repository is asked nothing about its blobs; after a cut run the next one asks, and uploads nothing twice', async () => {
+    const state = path.join(tmp.path, 'fresh.jsonl')
+    // the manifests are refused: the blobs get there, the tags do not
+    noMount.addFault({match: {method: 'PUT', path: '/fr/x/manifests/'}, action: {kind: 'status', status: 400}})
+    const mark = noMount.requests().length
+    const cut = await runCli(['sync', `${a.host}/team/x`, `${noMount.host}/fr/x`, '--state', state, '--json'])
+    noMount.faults.pop()
+    assert.notEqual(cut.code, 0, cut.stdout)
+    assert.equal(JSON.parse(cut.stdout).totals.failed, 3)
+    const first = noMount.requests().slice(mark)
+    const blobPuts = (qs: typeof first) => qs.filter((q) => q.method === 'PUT' && q.path.includes('/fr/x/blobs/uploads/')).map((q) => q.path.split('digest=')[1])
+    assert.equal(first.filter((q) => q.method === 'HEAD' && q.path.includes('/fr/x/')).length, 1, 'one manifest HEAD (then the tag list), no blob HEAD')
+    assert.equal(blobPuts(first).length, 7, 'the base, 3 layers, 3 configs')
+    const mark2 = noMount.requests().length
+    const r = await sync([`${a.host}/team/x`, `${noMount.host}/fr/x`, '--state', state])
+    assert.equal(r.totals.copied, 3)
+    for (const t of ['1', '2', '3']) assert.equal(await digestAt(b, `fr/x:${t}`), src[`team/x:${t}`])
+    const second = noMount.requests().slice(mark2)
+    assert.ok(second.some((q) => q.method === 'HEAD' && q.path.includes('/fr/x/blobs/')), 'the blobs were asked for')
+    assert.deepEqual(blobPuts(second), [], 'nothing uploaded twice')
+  })
+
   it('chunks are never smaller than the OCI-Chunk-Min-Length the registry states', async () => {
     const state = path.join(tmp.path, 'chunks.jsonl')
     await sync([`${a.host}/big/app`, `${minChunk.host}/ch/app`, '--state', state, '--chunk-size', String(64 * KiB)])

@@ -7,6 +7,8 @@
  *   {"upload": REPO, "digest": D, "location": U, "offset": N}   a chunked upload's session so far
  *   {"uploaded": REPO, "digest": D}                 that upload was committed
  *   {"probe": REGISTRY, "answers": {...}}           what the registry said it can do (strategy.ts)
+ *   {"started": DEST}                              blobs went to a repository that was new (a
+ *                                                  later run asks it which it has: HEADs)
  * Without a file the same object keeps upload sessions in memory (a blob retried in the same
  * run resumes too).
  */
@@ -21,10 +23,14 @@ type Line =
   | {upload: string; digest: string; location: string; offset: number}
   | {uploaded: string; digest: string}
   | {probe: string; answers: Answers}
+  | {started: string}
 
 export class Journal implements SyncJournal, UploadSessions, AnswerCache {
   private readonly images = new Map<string, string>()
   private readonly answers = new Map<string, Answers>()
+  /** repositories an earlier run started writing to; and those this run did */
+  private readonly startedBefore = new Set<string>()
+  private readonly startedNow = new Set<string>()
   private readonly uploads = new Map<string, string>()
   private fd: number | undefined
 
@@ -64,6 +70,7 @@ export class Journal implements SyncJournal, UploadSessions, AnswerCache {
     if ('image' in line && typeof line.tag === 'string') this.images.set(`${line.image}:${line.tag}`, line.digest)
     else if ('upload' in line && typeof line.location === 'string') this.uploads.set(`${line.upload}@${line.digest}`, line.location)
     else if ('uploaded' in line) this.uploads.delete(`${line.uploaded}@${line.digest}`)
+    else if ('started' in line && typeof line.started === 'string') this.startedBefore.add(line.started)
     else if ('probe' in line && typeof line.answers === 'object' && line.answers !== null) this.answers.set(line.probe, line.answers)
   }
 
@@ -90,6 +97,16 @@ export class Journal implements SyncJournal, UploadSessions, AnswerCache {
 
   clear(repository: string, digest: string): void {
     if (this.uploads.has(`${repository}@${digest}`)) this.write({uploaded: repository, digest})
+  }
+
+  /** fresh: is `dest` (new at the destination) untouched by earlier runs? Records that this run writes to it. */
+  fresh(dest: string): boolean {
+    if (this.startedBefore.has(dest)) return false
+    if (!this.startedNow.has(dest)) {
+      this.startedNow.add(dest)
+      if (this.fd !== undefined) fs.writeSync(this.fd, `${JSON.stringify({started: dest})}\n`)
+    }
+    return true
   }
 
   answersFor(registry: string): Answers | undefined {

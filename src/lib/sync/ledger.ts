@@ -71,6 +71,18 @@ export interface Place {
  * LedgerSink is a sink that consults the ledger before the engine moves a blob; with
  * LedgerSource, a blob a sibling repository got in this run is mounted from there.
  */
+export interface LedgerSinkOptions {
+  /** false when the destination cannot mount (strategy.ts): no mount is attempted */
+  canMount?: boolean
+  /** how a mount from a sibling repository is made (sync learns from it whether the registry mounts) */
+  siblingMount?: (desc: Descriptor, from: MountLocation) => Promise<boolean>
+  /**
+   * the repository did not exist when this run looked, and no earlier run of the journal wrote
+   * to it: it holds nothing this run did not put there, so nothing is asked of it (no HEAD)
+   */
+  fresh?: boolean
+}
+
 export class LedgerSink implements Sink {
   readonly description: string
   readonly verifiesDigests?: boolean
@@ -82,14 +94,14 @@ export class LedgerSink implements Sink {
     private readonly ledger: BlobLedger,
     private readonly place: Place,
     readonly owner: object,
-    /** false when the destination cannot mount (strategy.ts): no mount is attempted */
-    private readonly canMount = true,
-    /** how a mount from a sibling repository is made (sync learns from it whether the registry mounts) */
-    private readonly siblingMount?: (desc: Descriptor, from: MountLocation) => Promise<boolean>,
+    private readonly opts: LedgerSinkOptions = {},
   ) {
     this.description = inner.description
     this.verifiesDigests = inner.verifiesDigests
+    this.canMount = opts.canMount ?? true
   }
+
+  private readonly canMount: boolean
 
   async hasBlob(desc: Descriptor): Promise<boolean> {
     for (;;) {
@@ -99,7 +111,7 @@ export class LedgerSink implements Sink {
     }
     const c = this.ledger.claim(this.place.name, desc.digest, this.owner)
     this.mine.set(desc.digest, c)
-    if (await this.inner.hasBlob(desc)) {
+    if (!this.opts.fresh && (await this.inner.hasBlob(desc))) {
       c.settle(true)
       return true
     }
@@ -115,8 +127,9 @@ export class LedgerSink implements Sink {
   async mount(desc: Descriptor, from: MountLocation): Promise<boolean> {
     if (!this.inner.mount || !this.canMount) return false
     const hint = this.hints.get(desc.digest)
-    const sibling = this.siblingMount && hint && hint.registry === from.registry && hint.repository === from.repository
-    const ok = sibling ? await this.siblingMount!(desc, from).catch(() => false) : await this.inner.mount(desc, from)
+    const siblingMount = this.opts.siblingMount
+    const sibling = siblingMount && hint && hint.registry === from.registry && hint.repository === from.repository
+    const ok = sibling ? await siblingMount(desc, from).catch(() => false) : await this.inner.mount(desc, from)
     if (ok) this.mine.get(desc.digest)?.settle(true)
     return ok
   }
@@ -127,7 +140,7 @@ export class LedgerSink implements Sink {
   }
 
   hasManifest(digest: string): Promise<boolean> {
-    return this.inner.hasManifest ? this.inner.hasManifest(digest) : Promise.resolve(false)
+    return this.inner.hasManifest && !this.opts.fresh ? this.inner.hasManifest(digest) : Promise.resolve(false)
   }
 
   putManifest(m: ManifestBytes, o: PutManifestOptions): Promise<void> {

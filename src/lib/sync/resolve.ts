@@ -36,6 +36,8 @@ export interface RepoWork {
   pair: RepoPair
   source: RegistrySource
   images: ImageWork[]
+  /** the destination repository did not exist (its tag list: 404): it holds no manifest */
+  newAtDest?: boolean
   error?: string
   exitCode?: number
 }
@@ -68,7 +70,7 @@ export async function resolve(session: Session, specs: SyncSpec[], options: Reso
     }
     for (const repo of repos) if (!options.shard || inShard(repo.name, options.shard)) pairs.push({spec, pair: {source: repo, dest: destFor(src, dst, repo)}})
   }
-  return mapLimit(pairs, Math.max(1, Math.ceil(options.jobs / 2)), async (p) => ('failed' in p ? p.failed : resolveRepo(session, p.spec, p.pair, options)))
+  return mapLimit(pairs, Math.max(1, options.jobs), async (p) => ('failed' in p ? p.failed : resolveRepo(session, p.spec, p.pair, options)))
 }
 
 async function resolveRepo(session: Session, spec: SyncSpec, pair: RepoPair, options: ResolveOptions): Promise<RepoWork> {
@@ -113,6 +115,7 @@ async function resolveRepo(session: Session, spec: SyncSpec, pair: RepoPair, opt
       return {tag, status: 'failed', manifest: m, ...failure(e)}
     }
   })
+  work.newAtDest = atDest?.isNew()
   return work
 }
 
@@ -123,24 +126,32 @@ async function resolveRepo(session: Session, spec: SyncSpec, pair: RepoPair, opt
  * no HEAD (one GET instead of a HEAD per tag); tags on the list, or when the list cannot be
  * read, get their HEAD.
  */
-function destDigests(session: Session, repo: Repository): (tag: string) => Promise<string | undefined> {
+function destDigests(session: Session, repo: Repository): ((tag: string) => Promise<string | undefined>) & {isNew(): boolean} {
   const client = session.repository(repo)
   let first: Promise<boolean> | undefined
   let list: Promise<Set<string> | undefined> | undefined
+  let unknown = false
   const head = async (tag: string) => (await client.headManifest(tag))?.digest
-  return async (tag) => {
+  const digestOf = async (tag: string) => {
     if (!first) {
       const digest = head(tag)
       first = digest.then((d) => d === undefined, () => false)
       return digest
     }
     if (await first) {
-      list ??= client.tags().then((t) => new Set(t), (e) => (e instanceof NotFoundError ? new Set<string>() : undefined))
+      list ??= client.tags().then(
+        (t) => new Set(t),
+        (e) => {
+          unknown = e instanceof NotFoundError
+          return unknown ? new Set<string>() : undefined
+        },
+      )
       const tags = await list
       if (tags && !tags.has(tag)) return undefined
     }
     return head(tag)
   }
+  return Object.assign(digestOf, {isNew: () => unknown})
 }
 
 /** createdOf reads the config's `created` of an image, or of an index's first image. */

@@ -47,6 +47,8 @@ export interface SyncOptions extends RemoteOptions, RegistrySinkOptions {
 
 /** What sync needs of a journal: what is known done, a way to record more, upload sessions. */
 export interface SyncJournal extends UploadSessions, AnswerCache {
+  /** is `dest`, new at the destination, untouched by earlier runs (then nothing need be asked of it)? */
+  fresh(dest: string): boolean
   known(dest: string, tag: string, digest: string): boolean
   done(dest: string, tag: string, digest: string): Promise<void>
 }
@@ -176,7 +178,8 @@ async function moveImage(ctx: Ctx, w: RepoWork, image: ImageWork): Promise<TagRe
     const {sink: inner, place, names} = await sinkFor(session, w.pair, image.tag, options, answers.dest)
     const d = w.pair.dest
     const siblingMount = d.kind === 'registry' && inner instanceof RegistrySink ? (desc: Descriptor, from: MountLocation) => ctx.strategies.mount(d.repo.registry, () => inner.repo.mountBlob(desc.digest, from.repository)) : undefined
-    const sink = new LedgerSink(inner, ledger, place, owner, answers.dest.mount !== false, siblingMount)
+    const fresh = w.newAtDest === true && (options.journal ? options.journal.fresh(describeDest(d)) : true)
+    const sink = new LedgerSink(inner, ledger, place, owner, {canMount: answers.dest.mount !== false, siblingMount, fresh})
     const source = new LedgerSource(w.source, sink)
     const plan = await makePlan(source, sink, [{manifest: image.manifest, names}])
     const r = await transfer(source, sink, plan, {budget, onEvent: emit, signal: options.signal})
