@@ -87,12 +87,13 @@ Several pairs (SRC DST SRC DST...), or "-" with one "SRC DST" pair per line on s
       ],
       (m) => this.warnLine(m),
     )
+    const remote = this.remoteOptions({firstKeychains})
     const registries = await sideRegistrySettings([
       {flag: 'src', registry: host(src), verify: f['src-tls-verify'], certDir: f['src-cert-dir']},
       {flag: 'dest', registry: host(dst), verify: f['dest-tls-verify'], certDir: f['dest-cert-dir']},
-    ])
+    ], remote.registries)
     const result = await this.withProgress(f.progress, 'copying', (onEvent) =>
-      ops.copy(src, dst, {...this.remoteOptions({firstKeychains}), ...(registries ? {registries} : {}), ...options, onEvent}))
+      ops.copy(src, dst, {...remote, ...(registries ? {registries} : {}), ...options, onEvent}))
     if (result.foreignLayers > 0) this.warnLine(`${result.foreignLayers} foreign layer(s) left where they are (--allow-nondistributable-artifacts copies them)`)
     for (const im of result.images) this.log(im.reference)
     return result

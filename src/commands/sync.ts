@@ -70,7 +70,9 @@ Images the destination has already (same digest under the tag: one manifest HEAD
     }]
     const sideTls = [f['src-tls-verify'], f['src-cert-dir'], f['dest-tls-verify'], f['dest-cert-dir']].some((v) => v !== undefined)
     if (config && sideTls) throw new UsageError('--src-*/--dest-* TLS flags go with SRC DST; a --config file sets "insecure" per registry')
-    let registries = config?.registries
+    const remote = this.remoteOptions()
+    // a --config file's registries over the registries.json file's
+    let registries = config ? {...remote.registries, ...config.registries} : remote.registries
     if (!config && sideTls) {
       const src = parseSource(args.src!)
       const dst = parseDest(args.dst!, src)
@@ -78,7 +80,7 @@ Images the destination has already (same digest under the tag: one manifest HEAD
       registries = await sideRegistrySettings([
         {flag: 'src', registry: host(src), verify: f['src-tls-verify'], certDir: f['src-cert-dir']},
         {flag: 'dest', registry: host(dst), verify: f['dest-tls-verify'], certDir: f['dest-cert-dir']},
-      ])
+      ], registries)
     }
     const shard = f.shard ? parseShard(f.shard) : shardFromEnv(process.env)
     const journal = Journal.open(f.state)
@@ -86,7 +88,7 @@ Images the destination has already (same digest under the tag: one manifest HEAD
     const progress = await syncProgress((this.jsonEnabled() ? 'none' : f.progress) as ProgressMode, f['dry-run'] ? 'planning' : 'syncing')
     let report: SyncReport | undefined
     try {
-      report = await sync(specs, {...this.remoteOptions(), registries, jobs: f.jobs, imageJobs: f['image-jobs'], dryRun: f['dry-run'], shard, chunkSize, journal: f.state ? journal : undefined, sessions: journal, onEvent: progress.onEvent})
+      report = await sync(specs, {...remote, registries, jobs: f.jobs, imageJobs: f['image-jobs'], dryRun: f['dry-run'], shard, chunkSize, journal: f.state ? journal : undefined, sessions: journal, onEvent: progress.onEvent})
     } finally {
       progress.stop(report?.ok ?? false)
       journal.close()

@@ -83,6 +83,30 @@ describe('copy --src-tls-verify / --dest-cert-dir', () => {
     assert.equal(bad.code, 2, bad.stderr)
   })
 
+  it('registries.json per registry: "insecure" for one, "certdir"/"cafile" for the other; every command reads it', async () => {
+    const file = path.join(work.path, 'registries.json')
+    const env = {OCITOOL_REGISTRIES_CONFIG: file}
+    await fs.writeFile(file, JSON.stringify({registries: {[a.host]: {insecure: true}, [b.host]: {certdir: b.certDir}}}))
+    const r = await runCli(['copy', `${a.host}/app/img:v1`, `${b.host}/from-file/img:v1`], {env})
+    assert.equal(r.code, 0, r.stderr)
+    const d = await runCli(['digest', `${b.host}/from-file/img:v1`], {env})
+    assert.equal(d.stdout, `${img.manifestDigest}\n`, d.stderr)
+    // flags win over the file: the wrong CA for B on the command line
+    const flag = await runCli(['copy', '--dest-cert-dir', a.certDir!, `${a.host}/app/img:v1`, `${b.host}/from-file/img:v2`], {env})
+    assert.equal(flag.code, 5, flag.stderr)
+    await fs.writeFile(file, JSON.stringify({registries: {[b.host]: {cafile: [b.caFile]}}}))
+    assert.equal((await runCli(['digest', `${b.host}/from-file/img:v1`], {env})).stdout, `${img.manifestDigest}\n`)
+    const unverified = await runCli(['digest', `${a.host}/app/img:v1`], {env})
+    assert.equal(unverified.code, 5, 'A is not in the file now: verified, and its CA is unknown')
+    for (const bad of [{insecure: 'yes'}, {certdir: path.join(work.path, 'nope')}, {cafile: path.join(work.path, 'nope.pem')}, {cafile: [1]}]) {
+      await fs.writeFile(file, JSON.stringify({registries: {[b.host]: bad}}))
+      const e = await runCli(['digest', `${b.host}/from-file/img:v1`], {env})
+      assert.equal(e.code, 2, `${JSON.stringify(bad)}: ${e.stderr}`)
+      assert.equal(e.stderr.trim().split('\n').length, 1, e.stderr)
+      assert.match(e.stderr, /registries config .*registries\.json/)
+    }
+  })
+
   it('bad input: a value other than true/false, a missing cert dir, a file store side, batch pairs, disagreeing sides on one registry: exit 2, one line', async () => {
     const file = path.join(work.path, 'not-a-dir')
     await fs.writeFile(file, '')

@@ -7,12 +7,14 @@
  *   {"registries": {"registry.example.com": {"username": "u", "password": "p"},
  *                   "127.0.0.1:5000": {"authfile": "/path/auth.json"}}}
  *
+ * and, per registry, its TLS (./registries-tls.ts).
+ *
  * One run keeps one connection state per registry, so both sides on the same registry cannot
  * use different credentials: that is refused (exit 2) instead of silently using one of them.
  */
-import {join} from 'node:path'
+import {registriesConfigPath} from './registries-tls.js'
 import {UsageError} from '../errors.js'
-import {credentialFromAuthEntry, homeDir, isObject, onceLog, readJsonObject} from './config-file.js'
+import {credentialFromAuthEntry, isObject, onceLog, readJsonObject} from './config-file.js'
 import {lookupKeys, normalizeContainersKey, primaryRepository} from './containers-auth.js'
 import {normalizeRegistryKey} from './hosts.js'
 import {StaticKeychain} from './static.js'
@@ -103,12 +105,7 @@ export function sideKeychains(sides: Side[], log?: LogFn): Keychain[] {
   return out
 }
 
-/** registriesConfigPath: `$OCITOOL_REGISTRIES_CONFIG`, else `$XDG_CONFIG_HOME/ocitool/registries.json` (`~/.config/…`). */
-export function registriesConfigPath(opts: {env?: Env; home?: string} = {}): string {
-  const env = opts.env ?? process.env
-  if (env.OCITOOL_REGISTRIES_CONFIG) return env.OCITOOL_REGISTRIES_CONFIG
-  return join(env.XDG_CONFIG_HOME || join(homeDir(opts), '.config'), 'ocitool', 'registries.json')
-}
+export {registriesConfigPath}
 
 /** RegistriesFileKeychain answers from the per-registry settings file: `username`+`password`, or an `authfile`. */
 export class RegistriesFileKeychain implements Keychain {

@@ -12,6 +12,7 @@ import type {RemoteOptions} from '../remote/session.js'
 import type {TransferEvent} from '../transfer/engine.js'
 import type {BatchRender} from './batch.js'
 import {buildKeychain} from './keychain.js'
+import {registriesFileTls} from '../auth/registries-tls.js'
 import {describeFailure} from './failure.js'
 import type {ProgressMode} from './progress.js'
 
@@ -82,9 +83,11 @@ export abstract class OcitoolCommand extends Command {
     const b = this.base ?? {}
     const password = this.stdinPassword ?? b.password
     checkCaFiles(b['ca-file'], '--ca-file')
+    const registries = registriesFileTls()
     return {
       insecure: b.insecure,
       caFiles: b['ca-file'],
+      ...(registries ? {registries} : {}),
       keychain:
         extra.keychain ??
         buildKeychain({

@@ -55,7 +55,8 @@ export async function sideRegistrySettings(sides: TlsSide[], base: Record<string
     if (!s.registry) throw new UsageError(`${what}: the ${s.flag === 'src' ? 'source' : 'destination'} is not a registry`, {code: 'BAD_FLAG'})
     const settings: RegistrySettings = {...out[s.registry]}
     if (s.verify !== undefined) settings.insecure = !parseVerify(s.verify, `--${s.flag}-tls-verify`)
-    if (s.certDir !== undefined) settings.caFiles = [...(settings.caFiles ?? []), ...(await certDirCAs(s.certDir, `--${s.flag}-cert-dir`))]
+    // the flag's directory instead of the settings file's CAs, as skopeo's --*-cert-dir replaces certs.d
+    if (s.certDir !== undefined) settings.caFiles = await certDirCAs(s.certDir, `--${s.flag}-cert-dir`)
     const key = normalizeRegistryKey(s.registry)
     const other = seen.get(key)
     if (other && (other.side.verify !== s.verify || other.side.certDir !== s.certDir)) {
