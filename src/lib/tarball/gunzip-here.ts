@@ -9,13 +9,16 @@
  * (another Node), `gunzipHere` returns undefined and the caller uses zlib's stream.
  *
  * Output pieces are views of a 1 MiB buffer, filled in order and replaced when full, so a piece
- * handed on is never written again. Each piece is yielded before more is inflated: a small blob
- * that inflates to gigabytes is read a megabyte at a time, as with zlib's stream.
+ * handed on is never written again; the input may come in small pieces (a socket's 64 KiB), the
+ * output goes in pieces of 256 KiB or more. A full buffer is handed on before more is inflated:
+ * a small blob that inflates to gigabytes is read a megabyte at a time, as with zlib's stream.
  */
 import {Readable} from 'node:stream'
 import * as zlib from 'node:zlib'
 
 const OUT = 1024 * 1024
+/** inflated bytes are handed on in pieces of at least this size (or what is left at the end) */
+const PIECE_MIN = 256 * 1024
 const EMPTY = Buffer.alloc(0)
 
 /** the parts of Node's zlib stream this uses (present in Node 18 to 24) */
@@ -36,6 +39,8 @@ export function gunzipHere(input: AsyncIterable<Buffer>): Readable | undefined {
   z.on('error', () => {}) // zlib reports through destroy(); seen below as z.errored
   let out = Buffer.allocUnsafe(OUT)
   let outOff = 0
+  /** start of the inflated bytes not yet handed on: they go in pieces of at least PIECE_MIN */
+  let from = 0
 
   function* step(chunk: Buffer, flush: number): Generator<Buffer> {
     let inOff = 0
@@ -46,16 +51,19 @@ export function gunzipHere(input: AsyncIterable<Buffer>): Readable | undefined {
       if (z.errored) throw z.errored
       const availOut = (state as Uint32Array)[0]
       const availIn = (state as Uint32Array)[1]
-      const have = room - availOut
+      outOff += room - availOut
       inOff += inLen - availIn
       inLen = availIn
-      if (have > 0) {
-        const piece = out.subarray(outOff, outOff + have)
-        outOff += have
-        if (outOff >= OUT) {
-          out = Buffer.allocUnsafe(OUT)
-          outOff = 0
-        }
+      if (outOff >= OUT) {
+        // full: hand it on and inflate into a new buffer (the pieces handed on stay as they are)
+        const piece = out.subarray(from, outOff)
+        out = Buffer.allocUnsafe(OUT)
+        outOff = 0
+        from = 0
+        if (piece.length > 0) yield piece
+      } else if (outOff - from >= PIECE_MIN || (flush === zlib.constants.Z_FINISH && availOut !== 0 && outOff > from)) {
+        const piece = out.subarray(from, outOff)
+        from = outOff
         yield piece
       }
       // output room left over: zlib took all it could of the input

@@ -1,6 +1,6 @@
 // gunzip-here: gzip inflated on the calling thread gives what zlib gives: every member of a
 // multi-member stream, an error for a truncated or corrupt stream, and a highly compressed blob
-// a megabyte at a time (never all at once).
+// a megabyte at a time (never all at once); small input pieces come out in pieces of 256 KiB or more.
 import assert from 'node:assert/strict'
 import {randomBytes} from 'node:crypto'
 import {Readable} from 'node:stream'
@@ -16,16 +16,18 @@ function pieces(b: Buffer, n: number): Buffer[] {
   return out
 }
 
-async function inflate(gz: Buffer, piece = 64 * 1024): Promise<{bytes: Buffer; largest: number}> {
+async function inflate(gz: Buffer, piece = 64 * 1024): Promise<{bytes: Buffer; largest: number; sizes: number[]}> {
   const r = gunzipHere(Readable.from(pieces(gz, piece)))
   assert.ok(r, 'this Node has the zlib handle gunzipHere drives')
   const parts: Buffer[] = []
   let largest = 0
+  const sizes: number[] = []
   for await (const c of r) {
     parts.push(Buffer.from(c as Buffer))
     largest = Math.max(largest, (c as Buffer).length)
+    sizes.push((c as Buffer).length)
   }
-  return {bytes: Buffer.concat(parts), largest}
+  return {bytes: Buffer.concat(parts), largest, sizes}
 }
 
 describe('gunzipHere', () => {
@@ -44,6 +46,13 @@ describe('gunzipHere', () => {
         assert.ok(bytes.equals(want), `${name}, pieces of ${piece}`)
       }
     }
+  })
+
+  it('small input pieces give output pieces of 256 KiB or more (but the last)', async () => {
+    const random = randomBytes(3 * 1024 * 1024 + 5)
+    const {bytes, sizes} = await inflate(zlib.gzipSync(random, {level: 0}), 4096)
+    assert.ok(bytes.equals(random))
+    assert.ok(sizes.slice(0, -1).every((n) => n >= 256 * 1024), sizes.join(' '))
   })
 
   it('a truncated stream and a corrupt one are errors', async () => {
