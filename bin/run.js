@@ -49,7 +49,7 @@ if (argv.length === 1 && argv[0] === '--version') {
   const root = new URL('..', import.meta.url).pathname
   const r = fast.route(argv, root)
   require('./compile-cache.cjs').enable(new URL('../dist', import.meta.url).pathname, r ? 'fast' : 'oclif')
-  const oclif = require('#oclif-core')
+  const oclif = require('../dist/oclif-core.cjs')
   if (had === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING
   else process.env.OCLIF_DISABLE_ENGINE_WARNING = had
   if (!r || !(await fast.run(r, root, oclif))) await oclif.execute({args: argv, dir: import.meta.url})

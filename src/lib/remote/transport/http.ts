@@ -52,9 +52,11 @@ export interface HttpOptions {
 /** HttpClient: keep-alive agents shared by every registry of an operation. */
 export class HttpClient {
   readonly options: HttpOptions
-  private readonly agents: {http: http.Agent; https: https.Agent}
+  /** the https agent is made on the first https request (loading node:https and node:tls costs a plain-HTTP run ~12M instructions) */
+  private readonly agents: {http: http.Agent; https?: https.Agent}
   /** https agents of registries with TLS settings of their own, by settings */
   private readonly tlsAgents = new Map<string, https.Agent>()
+  private readonly defaultHttpsAgent: () => https.Agent
   /** how to stop each request not yet finished (called when the client's signal fires) */
   private readonly live = new Set<() => void>()
   /** what each exchange needs from this client (request.ts) */
@@ -63,10 +65,8 @@ export class HttpClient {
   constructor(options: HttpOptions = {}) {
     this.options = options
     const ca = trustedCAs(options.caFiles)
-    this.agents = {
-      http: new http.Agent({keepAlive: true, maxSockets: 32}),
-      https: new https.Agent({keepAlive: true, maxSockets: 32, ca, rejectUnauthorized: !options.insecure}),
-    }
+    this.agents = {http: new http.Agent({keepAlive: true, maxSockets: 32})}
+    this.defaultHttpsAgent = () => (this.agents.https ??= new https.Agent({keepAlive: true, maxSockets: 32, ca, rejectUnauthorized: !options.insecure}))
     this.context = {
       httpAgent: this.agents.http,
       httpsAgent: (t) => this.httpsAgent(t),
@@ -151,7 +151,7 @@ export class HttpClient {
 
   /** httpsAgent: the client's, or one for a registry's own TLS settings (made once per settings). */
   private httpsAgent(t: TlsSettings | undefined): https.Agent {
-    if (!t || (t.insecure === undefined && !t.caFiles?.length)) return this.agents.https
+    if (!t || (t.insecure === undefined && !t.caFiles?.length)) return this.defaultHttpsAgent()
     const insecure = t.insecure ?? this.options.insecure ?? false
     const caFiles = [...(this.options.caFiles ?? []), ...(t.caFiles ?? [])]
     const key = JSON.stringify([insecure, caFiles])
@@ -166,7 +166,7 @@ export class HttpClient {
   /** close frees the keep-alive sockets. */
   close(): void {
     this.agents.http.destroy()
-    this.agents.https.destroy()
+    this.agents.https?.destroy()
     for (const a of this.tlsAgents.values()) a.destroy()
   }
 
