@@ -19,6 +19,7 @@ import type {ManifestBytes, MountLocation, PutManifestOptions, Root, Sink, Sourc
 export class RegistrySource implements Source {
   readonly description: string
   readonly mountFrom: MountLocation
+  readonly socketBlobs = true
   readonly repo: RepositoryClient
 
   constructor(

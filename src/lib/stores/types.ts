@@ -37,6 +37,8 @@ export interface Source {
   readonly description: string
   /** set by registry sources, so a sink on the same registry can mount instead of copying */
   readonly mountFrom?: MountLocation
+  /** blobs arrive as socket chunks that die as soon as they are passed on (a registry: see io/reclaim.ts) */
+  readonly socketBlobs?: boolean
   /** where one blob can be mounted from, when it differs per blob (mutated images); else mountFrom */
   mountLocation?(desc: Descriptor): MountLocation | undefined
   /** the top-level manifests this source names (one for most; several for a multi-image tarball) */
