@@ -41,7 +41,7 @@ Images the destination has already (same digest under the tag: one manifest HEAD
     'dry-run': Flags.boolean({description: 'resolve everything and print the plan (images to copy / current, blobs and bytes to move, mounts) without writing'}),
     shard: Flags.string({description: 'do only this part of the work, by repository: I/N (0-based); default from JOB_COMPLETION_INDEX and OCITOOL_SHARDS', helpValue: 'I/N'}),
     jobs: Flags.integer({char: 'j', description: 'blob transfers at once, across all images', default: 8, min: 1, max: 64}),
-    'image-jobs': Flags.integer({description: 'images moved at once (default: --jobs)', min: 1, max: 256}),
+    'image-jobs': Flags.integer({description: 'images moved at once (default: twice --jobs; their blob transfers share the --jobs budget)', min: 1, max: 256}),
     'chunk-size': Flags.integer({description: 'upload blobs in PATCH chunks of this many bytes (with --state: 8 MiB unless set), so a cut upload resumes', min: 1}),
     state: Flags.string({description: 'journal FILE (append-only): images done are not looked at again, cut uploads resume from the registry\'s offset', helpValue: 'FILE'}),
     progress: flags.progress,

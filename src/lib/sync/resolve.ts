@@ -70,7 +70,8 @@ export async function resolve(session: Session, specs: SyncSpec[], options: Reso
     }
     for (const repo of repos) if (!options.shard || inShard(repo.name, options.shard)) pairs.push({spec, pair: {source: repo, dest: destFor(src, dst, repo)}})
   }
-  return mapLimit(pairs, Math.max(1, options.jobs), async (p) => ('failed' in p ? p.failed : resolveRepo(session, p.spec, p.pair, options)))
+  // many repositories at once: small requests, bounded per registry by the pacer (32 awaiting an answer)
+  return mapLimit(pairs, Math.max(1, options.jobs * 4), async (p) => ('failed' in p ? p.failed : resolveRepo(session, p.spec, p.pair, options)))
 }
 
 async function resolveRepo(session: Session, spec: SyncSpec, pair: RepoPair, options: ResolveOptions): Promise<RepoWork> {

@@ -34,7 +34,7 @@ export type SyncEvent =
 export interface SyncOptions extends RemoteOptions, RegistrySinkOptions {
   /** blob transfers at once, across all images (default 8) */
   jobs?: number
-  /** images moved at once (default: jobs) */
+  /** images moved at once (default: twice jobs; their blobs share the one budget of `jobs`) */
   imageJobs?: number
   dryRun?: boolean
   shard?: Shard
@@ -68,7 +68,7 @@ export async function sync(specs: SyncSpec[], options: SyncOptions = {}): Promis
       // one image at a time, in order: the counts are the ones a real run makes
       for (const {w, image} of items) reports.get(w)!.push(await planImage(ctx, w, image))
     } else {
-      const results = await mapLimit(items, options.imageJobs ?? jobs, ({w, image}) => moveImage(ctx, w, image))
+      const results = await mapLimit(items, options.imageJobs ?? jobs * 2, ({w, image}) => moveImage(ctx, w, image))
       for (const [i, r] of results.entries()) reports.get(items[i].w)!.push(r)
     }
     const repositories: RepositoryReport[] = work.map((w) => ({
