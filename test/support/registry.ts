@@ -263,7 +263,10 @@ async function launch(a: {port: number; configFile: string; useTls: boolean; ca?
       const reason = spawnError ? String(spawnError) : `exited with ${child.exitCode ?? child.signalCode}`
       return {kind: /address already in use/.test(all) ? 'addr-in-use' : 'failed', reason, output: all}
     }
-    if ((await probe(url, ca)) !== undefined && !exited()) return {kind: 'ok', child, output: () => all, stdout: () => out}
+    // the answer must be this registry's own (its access log shows the probe): two registries
+    // started at once can be handed the same free port, and the one that lost the bind answers
+    // nothing but would otherwise take the winner's answer for its own until it exits
+    if ((await probe(url, ca)) !== undefined && !exited() && out.includes(probeAgent)) return {kind: 'ok', child, output: () => all, stdout: () => out}
     if (Date.now() > deadline) {
       await stopChild(child)
       return {kind: 'failed', reason: `GET /v2/ did not answer within ${a.startTimeoutMs} ms`, output: all}
