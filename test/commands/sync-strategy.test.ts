@@ -48,7 +48,7 @@ describe('sync: the probe sets the strategy', () => {
 
   async function sync(args: string[]) {
     const r = await runCli(['sync', ...args, '--json', '--progress', 'none'])
-    assert.equal(r.code, 0, r.stderr + r.stdout)
+    assert.equal(r.code, 0, r.stderr + r.stdout.replace(/\s+/g, " "))
     return JSON.parse(r.stdout)
   }
   const probes = async (state: string) =>

@@ -17,6 +17,12 @@ export interface CopyReferrersOptions extends TransferOptions {
   /** whether the source / sink registry has the referrers API, when known (sync's probe): no asking per subject */
   sourceApi?: boolean
   sinkApi?: boolean
+  /**
+   * the source and sink the referrers' blobs move through, when not `source` and `sink` themselves
+   * (sync's ledger: a blob several images' referrers share is put once, and no manifest is put
+   * while another image is still uploading a blob it names)
+   */
+  via?: {source: Source; sink: Sink}
 }
 
 /** copyReferrers copies the referrers of every digest in `subjects`, recursively, from source to sink (registries both). */
@@ -36,8 +42,9 @@ export async function copyReferrers(source: Source, sink: Sink, subjects: string
         if (seen.has(desc.digest)) continue
         seen.add(desc.digest)
         const m = await source.repo.getManifest(desc.digest)
-        const plan = await makePlan(source, sink, [{manifest: m, names: []}])
-        const r = await transfer(source, sink, plan, options)
+        const [from, to] = options.via ? [options.via.source, options.via.sink] : [source, sink]
+        const plan = await makePlan(from, to, [{manifest: m, names: []}])
+        const r = await transfer(from, to, plan, options)
         for (const k of ['copied', 'skipped', 'mounted', 'bytes'] as const) total[k] += r[k]
         sinkApi ??= (await sink.repo.referrers(subject)).api
         if (!sinkApi) await addToFallback(sink.repo, subject, referrerDescriptor(m))

@@ -186,7 +186,7 @@ async function moveImage(ctx: Ctx, w: RepoWork, image: ImageWork): Promise<TagRe
     report.bytes = r.bytes
     report.blobs = {copied: r.copied, mounted: r.mounted, skipped: r.skipped}
     if (w.spec.referrers && inner instanceof RegistrySink) {
-      const rr = await copyReferrers(w.source, inner, plan.manifests.map((m) => m.manifest.digest), {budget, onEvent: emit, signal: options.signal, sourceApi: answers.source.referrers, sinkApi: answers.dest.referrers})
+      const rr = await copyReferrers(w.source, inner, plan.manifests.map((m) => m.manifest.digest), {budget, onEvent: emit, signal: options.signal, sourceApi: answers.source.referrers, sinkApi: answers.dest.referrers, via: {source, sink}})
       report.bytes += rr.bytes
       report.blobs.copied += rr.copied
       report.blobs.mounted += rr.mounted
