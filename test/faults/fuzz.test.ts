@@ -1,6 +1,8 @@
 // Seeded fuzzing of the three parsers that see untrusted bytes first: references, manifests and
 // tar headers. Every input must either parse or throw one of the project's own errors (an
-// OcitoolError), and each must be answered within a bound. OCITOOL_FUZZ_ITERATIONS raises the
+// OcitoolError), and each must be answered within a bound: a guard against runaway backtracking
+// or loops (seconds, far above a parse's microseconds, so load on the machine cannot trip it),
+// not a measure of speed. OCITOOL_FUZZ_ITERATIONS raises the
 // count (default 300 per parser); OCITOOL_FUZZ_SEED picks another seed.
 import assert from 'node:assert/strict'
 import * as fsp from 'node:fs/promises'
@@ -75,14 +77,14 @@ const refSeeds = [
 const refAlphabet = 'abcAZ019:/@._-[]% \t\n\u0000\u00e9\u202e\ud83d\ude00sha256:+'
 
 describe('fuzz: the reference parser', () => {
-  it(`${iterations} mutated references parse or throw an OcitoolError, each within 50 ms`, async () => {
+  it(`${iterations} mutated references parse or throw an OcitoolError, each within 2 s`, async () => {
     const g = new Gen(seed)
     for (let i = 0; i < iterations; i++) {
       const input = g.mutate(g.pick(refSeeds), refAlphabet)
       await expectOwnError('parseReference', input, () => {
         const r = parseReference(input)
         assert.equal(typeof r.toString(), 'string')
-      }, 50)
+      }, 2000)
     }
   })
 })
@@ -118,7 +120,7 @@ function perturb(g: Gen, v: unknown, depth = 0): unknown {
 }
 
 describe('fuzz: the manifest parser', () => {
-  it(`${iterations} perturbed manifests parse or throw an OcitoolError, each within 100 ms`, async () => {
+  it(`${iterations} perturbed manifests parse or throw an OcitoolError, each within 2 s`, async () => {
     const g = new Gen(seed + 1)
     const hints = [undefined, MediaTypes.ociManifest, MediaTypes.ociIndex, MediaTypes.dockerManifest, 'text/plain', 'application/json']
     for (let i = 0; i < iterations; i++) {
@@ -133,7 +135,7 @@ describe('fuzz: the manifest parser', () => {
         }
       }
       const hint = g.pick(hints)
-      await expectOwnError('parseManifest', bytes.toString('latin1'), () => parseManifest(bytes, hint), 100)
+      await expectOwnError('parseManifest', bytes.toString('latin1'), () => parseManifest(bytes, hint), 2000)
     }
   })
 })
@@ -174,7 +176,7 @@ describe('fuzz: the tar reader', () => {
   })
   after(async () => tmp?.remove())
 
-  it(`${Math.ceil(iterations / 3)} damaged tar files index and read or throw an OcitoolError, each within 500 ms`, async () => {
+  it(`${Math.ceil(iterations / 3)} damaged tar files index and read or throw an OcitoolError, each within 5 s`, async () => {
     const g = new Gen(seed + 2)
     const file = path.join(tmp.path, 'in.tar')
     for (let i = 0; i < Math.ceil(iterations / 3); i++) {
@@ -201,7 +203,7 @@ describe('fuzz: the tar reader', () => {
           if (e.type !== 'file') continue
           for await (const _ of await r.open(e.name)) void _
         }
-      }, 500)
+      }, 5000)
     }
   })
 })
