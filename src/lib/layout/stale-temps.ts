@@ -7,7 +7,7 @@
  * day (other hosts sharing the directory, names without a writer). A live writer's file is never
  * stale: its pid runs, and its mtime moves while bytes arrive. Issue 12, item 8.
  */
-import {createHash} from 'node:crypto'
+import {createHash, randomBytes} from 'node:crypto'
 import * as fsp from 'node:fs/promises'
 import {hostname} from 'node:os'
 import * as path from 'node:path'
@@ -74,4 +74,20 @@ export async function removeStaleTemps(dirs: string[], prefix: string): Promise<
     }
   }
   return removed
+}
+
+/**
+ * fileTempPath names the temporary file an output file (an archive, an export) is written to
+ * before it is renamed into place: `FILE.tmp-<host>.<pid>.<random>`, beside it, naming its writer.
+ */
+export function fileTempPath(final: string): string {
+  return `${final}.tmp-${writerName()}${randomBytes(6).toString('hex')}`
+}
+
+/**
+ * clearFileTemps removes what killed writers of `final` left beside it (`FILE.tmp-…` that are
+ * stale by isStale's rules; a live writer's file is kept). Best effort; returns how many.
+ */
+export function clearFileTemps(final: string): Promise<number> {
+  return removeStaleTemps([path.dirname(final)], `${path.basename(final)}.tmp-`)
 }

@@ -8,7 +8,6 @@
  * is written as `FILE.tmp-<random>` and renamed into place only when the whole tar was written
  * and every layer verified against its digest; on any error it is removed.
  */
-import {randomBytes} from 'node:crypto'
 import * as fsp from 'node:fs/promises'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -26,6 +25,7 @@ import type {Source} from '../stores/types.js'
 import {type FlattenLayer, type FlattenResult, LAYER_PIECE, flatten} from '../flatten/index.js'
 import {selectPlatforms} from '../transfer/plan.js'
 import {DEFAULT_PLATFORM} from './resolve.js'
+import {clearFileTemps, fileTempPath} from '../layout/stale-temps.js'
 
 export interface ExportOptions extends RemoteOptions {
   /** the child of an index to export (default linux/amd64) */
@@ -94,7 +94,8 @@ async function imageOf(source: Source, platform: Platform): Promise<{digest: str
  * layer is read) and renames it to `file` when `write` succeeded; otherwise removes it.
  */
 async function toFile<T>(file: string, write: (out: Writable) => Promise<T>): Promise<T> {
-  const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`
+  await clearFileTemps(file)
+  const tmp = fileTempPath(file)
   let handle: fsp.FileHandle
   try {
     handle = await fsp.open(tmp, 'wx')

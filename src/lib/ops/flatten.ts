@@ -7,7 +7,6 @@
  * `flattenToFiles` is the local form build systems use (containerregistry's flattener): the
  * filesystem of an image in a tarball as a tar file, and its config as a JSON file.
  */
-import {randomBytes} from 'node:crypto'
 import * as fsp from 'node:fs/promises'
 import * as path from 'node:path'
 import {PassThrough, type Readable, type Writable, pipeline as pipe} from 'node:stream'
@@ -29,6 +28,7 @@ import {selectPlatforms} from '../transfer/plan.js'
 import {type CopyOptions, type CopyResult, copy} from './copy.js'
 import {dropStaleAttestations, imagePlatforms, onlyRoot, readConfig} from './index-image.js'
 import {DEFAULT_PLATFORM} from './resolve.js'
+import {clearFileTemps, fileTempPath} from '../layout/stale-temps.js'
 
 export interface FlattenImageOptions extends CopyOptions, Pick<LayerInputOptions, 'compression' | 'level'> {
   /** flatten only these children of an index (the others are kept); default every image child */
@@ -167,7 +167,8 @@ export async function flattenToFiles(src: Location | {source: Source}, filesyste
 
 /** createTemp creates `FILE.tmp-<random>` (so a bad path fails before any layer is read). */
 async function createTemp(file: string, temps: string[], handles: fsp.FileHandle[]): Promise<{path: string; handle: fsp.FileHandle}> {
-  const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`
+  await clearFileTemps(file)
+  const tmp = fileTempPath(file)
   try {
     const handle = await fsp.open(tmp, 'wx')
     temps.push(tmp)

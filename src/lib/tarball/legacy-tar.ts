@@ -12,11 +12,11 @@
  * can be retried. It needs a real file: stdout cannot seek. Calls must not overlap (the sink
  * serialises them). Every header is deterministic (mode 0644, uid/gid 0, mtime 0).
  */
-import {randomBytes} from 'node:crypto'
 import * as fsp from 'node:fs/promises'
 
 import {OcitoolError, isOcitoolError} from '../errors.js'
 import {BLOCK} from './tar-header.js'
+import {clearFileTemps, fileTempPath} from '../layout/stale-temps.js'
 
 /** TRAILER is the end-of-archive marker: two zero blocks. */
 const TRAILER = 2 * BLOCK
@@ -116,7 +116,7 @@ export class PositionedTarFile {
     readonly target: string,
     readonly description: string,
   ) {
-    this.tmp = `${target}.tmp-${randomBytes(6).toString('hex')}`
+    this.tmp = fileTempPath(target)
   }
 
   /** bytesWritten is the archive's length so far (no end marker). */
@@ -230,7 +230,7 @@ export class PositionedTarFile {
   }
 
   private open(): Promise<fsp.FileHandle> {
-    this.handle ??= fsp.open(this.tmp, 'wx').catch((e: unknown) => {
+    this.handle ??= clearFileTemps(this.target).then(() => fsp.open(this.tmp, 'wx')).catch((e: unknown) => {
       const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'its directory does not exist' : (e as Error).message
       throw new OcitoolError(`${this.description}: cannot create ${this.target}: ${why}`, {code: 'WRITE', cause: e})
     })

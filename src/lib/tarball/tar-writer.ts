@@ -13,13 +13,13 @@
  * Entries are written one at a time (calls queue); every header is deterministic (mode 0644,
  * uid/gid 0, mtime 0), so the same content gives the same archive bytes.
  */
-import {randomBytes} from 'node:crypto'
 import * as fsp from 'node:fs/promises'
 import {once} from 'node:events'
 import type {Readable, Writable} from 'node:stream'
 import * as tar from 'tar-stream'
 
 import {IntegrityError, InterruptedError, OcitoolError, isOcitoolError} from '../errors.js'
+import {clearFileTemps, fileTempPath} from '../layout/stale-temps.js'
 
 /** TRAILER is the end-of-archive marker: two zero blocks. */
 const TRAILER = 1024
@@ -47,7 +47,8 @@ class FileOutput implements Output {
   }
 
   static async create(final: string): Promise<FileOutput> {
-    const tmp = `${final}.tmp-${randomBytes(6).toString('hex')}`
+    await clearFileTemps(final)
+    const tmp = fileTempPath(final)
     return new FileOutput(await fsp.open(tmp, 'wx'), tmp, final)
   }
 
