@@ -44,7 +44,7 @@ describe('TarWriter', () => {
     await w.add('dir/b', B.length, Readable.from([B.subarray(0, 100), B.subarray(100)]))
     const during = await listDir(dir)
     assert.equal(during.length, 1)
-    assert.match(during[0], /^out\.tar\.tmp-[0-9a-f]+$/)
+    assert.match(during[0], /^out\.tar\.tmp-[0-9a-f]{8}\.\d+\.[0-9a-f]+$/)
     await w.commit()
     assert.deepEqual(await listDir(dir), ['out.tar'])
     const r = await TarReader.open(file)
