@@ -37,7 +37,7 @@ export const LAYER_GZIP_OPTIONS: Readonly<zlib.ZlibOptions> = Object.freeze({
   level: 6,
   windowBits: 15,
   memLevel: 8,
-  strategy: zlib.constants.Z_DEFAULT_STRATEGY,
+  strategy: 0, // zlib.constants.Z_DEFAULT_STRATEGY, written out so that loading this module does not load zlib
   chunkSize: 64 * 1024,
 })
 
