@@ -113,6 +113,7 @@ export class Results {
       'skopeo s': f(med(r.skopeo, 'seconds')),
       '÷skopeo': f(ratio(r.ocitool, r.skopeo)),
       'floor s': f(med(r.floor, 'seconds')),
+      'floor ÷crane': f(ratio(r.floor, r.crane)),
       'RSS MiB': f(r.ocitool ? Math.max(...r.ocitool.map((x) => x.rssMiB)) : undefined, 0),
       'crane RSS': f(r.crane ? Math.max(...r.crane.map((x) => x.rssMiB)) : undefined, 0),
       'skopeo RSS': f(r.skopeo ? Math.max(...r.skopeo.map((x) => x.rssMiB)) : undefined, 0),

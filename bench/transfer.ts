@@ -2,14 +2,16 @@
 // registries. Image: BENCH_LAYERS (8) incompressible layers of BENCH_LAYER_MIB (48) MiB, plus an
 // image of 40 small layers. Each measured run that writes to a registry gets a fresh, empty one,
 // so nothing is skipped or mounted; the tools of a case take turns going first; ratios are the
-// median of each round's own ocitool/peer ratio. The physical floor of a copy is measured too:
-// curl uploading the same blobs monolithically, 4 at a time, into a fresh registry.
+// median of each round's own ocitool/peer ratio. Node's floor for a copy is measured too
+// (node-floor.mjs: bare node:http GET piped into PUT per blob, 4 at a time, nothing hashed, into a
+// fresh registry): the `floor` columns; `floor ÷crane` near or above a target means node:http
+// alone does not leave room to reach it.
 // BENCH_BIG=1 adds a 2 GiB single-layer copy and pull (peak RSS < 150 MiB, time linear in size).
 // Targets (issue 14, against crane): copy ≤ 0.90, 40 small layers ≤ 1.00, pull ≤ 0.90,
 // push ≤ 0.80; peak RSS < 150 MiB.
 import {mkdir, readdir, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {basename, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {type RunningRegistry, startRegistry} from '../test/support/registry.js'
 import {bigLayer, fresh, makeImage, pushDir, smallLayers} from './images.js'
@@ -26,8 +28,9 @@ const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url))
 const work = join(tmpdir(), `ocitool-bench-${process.pid}`)
 const oc = (...args: string[]) => timed(process.execPath, [bin, ...args])
 
-const curlUpload = (reg: RunningRegistry, files: string[]) =>
-  timed('sh', ['-c', `printf '%s\\n' ${files.map((f) => `'${f}'`).join(' ')} | xargs -P 4 -I{} sh -c 'loc=$(curl -s -o /dev/null -w "%{redirect_url}" -X POST ${reg.url}/v2/floor/blobs/uploads/ -D - | tr -d "\\r" | sed -n "s/^Location: //p"); d=sha256:$(basename {}); case "$loc" in *\\?*) u="$loc&digest=$d";; *) u="$loc?digest=$d";; esac; curl -sf -o /dev/null -X PUT -H "Content-Type: application/octet-stream" --data-binary @{} "$u"'`])
+/** Node's own floor for a copy: bare node:http GET → PUT per blob, 4 at a time (node-floor.mjs) */
+const nodeFloor = (from: RunningRegistry, to: RunningRegistry, files: string[]) =>
+  timed(process.execPath, [fileURLToPath(new URL('node-floor.mjs', import.meta.url)), from.url, 'bench/big', to.url, 'floor/big', ...files.map((f) => `sha256:${basename(f)}`)])
 
 await mkdir(work, {recursive: true})
 const src = await startRegistry({flavour: 'plain'})
@@ -57,7 +60,7 @@ try {
         async () => results.add(k, 'ocitool', await fresh((d) => oc('copy', `${src.host}/bench/big:v1`, `${d.host}/dst/big:v1`))),
         c && (async () => results.add(k, 'crane', await fresh((d) => timed(c, ['copy', '--insecure', `${src.host}/bench/big:v1`, `${d.host}/dst/big:v1`])))),
         async () => results.add(k, 'skopeo', await fresh((d) => timed('skopeo', ['copy', ...s.src, ...s.dst, `docker://${src.host}/bench/big:v1`, `docker://${d.host}/dst/big:v1`]))),
-        async () => results.add(k, 'floor', await fresh((d) => curlUpload(d, big.blobs))),
+        async () => results.add(k, 'floor', await fresh((d) => nodeFloor(src, d, big.blobs))),
       ])
     }
     if (only.has('small')) {
