@@ -4,7 +4,7 @@
 // so nothing is skipped or mounted; the tools of a case take turns going first; ratios are the
 // median of each round's own ocitool/peer ratio. Node's floor for a copy is measured too
 // (node-floor.mjs: bare node:http GET piped into PUT per blob, 4 at a time, nothing hashed, into a
-// fresh registry): the `floor` columns; `floor ÷crane` near or above a target means node:http
+// fresh registry; for a pull, the blobs written to files): the `floor` columns; `floor ÷crane` near or above a target means node:http
 // alone does not leave room to reach it.
 // BENCH_BIG=1 adds a 2 GiB single-layer copy and pull (peak RSS < 150 MiB, time linear in size).
 // Targets (issue 14, against crane): copy ≤ 0.90, 40 small layers ≤ 1.00, pull ≤ 0.90,
@@ -82,6 +82,12 @@ try {
         () => pull('ocitool', () => oc('pull', `${src.host}/bench/big:v1`, tarball)),
         c && (() => pull('crane', () => timed(c, ['pull', '--insecure', `${src.host}/bench/big:v1`, peerTar]))),
         () => pull('skopeo', () => timed('skopeo', ['copy', ...s.src, `docker://${src.host}/bench/big:v1`, `docker-archive:${peerTar}:bench/big:v1`])),
+        async () => {
+          const dir = join(work, 'floor-pull')
+          await mkdir(dir, {recursive: true})
+          results.add(k, 'floor', await timed(process.execPath, [fileURLToPath(new URL('node-floor.mjs', import.meta.url)), src.url, 'bench/big', `file:${dir}`, '-', ...big.blobs.map((f) => `sha256:${basename(f)}`)]))
+          await rm(dir, {recursive: true, force: true})
+        },
       ])
       await rm(peerTar, {force: true})
     }
