@@ -94,9 +94,24 @@ Images the destination has already (same digest under the tag: one manifest HEAD
       journal.close()
     }
     if (!this.jsonEnabled()) this.log(renderReport(report))
-    if (!report.ok) process.exitCode = failureCode(report)
+    if (!report.ok) {
+      process.exitCode = failureCode(report)
+      // the report (stdout) names every failure; stderr gets the one line a script's log shows
+      if (!this.jsonEnabled()) this.logToStderr(`Error: ${failureSummary(report)}`)
+    }
     return report
   }
+}
+
+/** failureSummary: how many failed, and the first reason */
+function failureSummary(report: SyncReport): string {
+  const reasons: string[] = []
+  for (const r of report.repositories) {
+    if (r.error) reasons.push(`${r.source}: ${r.error}`)
+    for (const t of r.tags) if (t.status === 'failed') reasons.push(`${r.source}:${t.tag}: ${t.reason ?? 'unknown error'}`)
+  }
+  const n = report.totals.failed
+  return `sync: ${n} failed${reasons[0] ? `; the first: ${reasons[0]}` : ''}`
 }
 
 /** failureCode: the exit code all failures share, else 1 */

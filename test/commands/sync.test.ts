@@ -127,6 +127,29 @@ describe('sync', () => {
     assert.match(text.stdout, /^current {2}.*broken\/app:good sha256:/m)
   })
 
+  it('a source that cannot be read fails the run: one line on stderr, the report says why, the exit code is the failure\'s', async () => {
+    // nothing listens on port 1: the repository, and a catalog prefix, cannot be read (exit 5, network)
+    for (const [source, dest] of [['127.0.0.1:1/team/app', `${b.host}/never/app`], ['127.0.0.1:1/team/', `${b.host}/never/`]]) {
+      const r = await runCli(['sync', source, dest])
+      assert.equal(r.code, 5, r.stderr + r.stdout)
+      const lines = r.stderr.split('\n').filter((l) => l !== '')
+      assert.equal(lines.length, 1, r.stderr)
+      assert.match(lines[0], /^Error: sync: 1 failed; the first: 127\.0\.0\.1:1\/.*connection refused/)
+      assert.match(r.stdout, /^failed +127\.0\.0\.1:1\//m)
+      assert.match(r.stdout, /0 copied, 0 current, 1 failed in 1 repositories/)
+    }
+    const report = await json(['sync', '127.0.0.1:1/team/app', `${b.host}/never/app`], 5)
+    assert.equal(report.ok, false)
+    assert.equal(report.totals.failed, 1)
+    assert.equal(report.repositories[0].exitCode, 5)
+    assert.match(report.repositories[0].error, /connection refused/)
+    // a repository the registry does not know: exit 3 (not found)
+    const missing = await runCli(['sync', `${a.host}/team/nothing`, `${b.host}/never/nothing`])
+    assert.equal(missing.code, 3, missing.stderr + missing.stdout)
+    assert.match(missing.stderr, /^Error: sync: 1 failed; the first: .*team\/nothing.*not found/)
+    assert.equal(await digestAt(b, 'never/nothing:1'), undefined)
+  })
+
   it('--dry-run numbers equal what the real run then moves, counted on the destination log', async () => {
     await pushImages(a, {
       'plan/one:1': {layers: ['p-base', 'p-one-1'], layerBytes: 5000},

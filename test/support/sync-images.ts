@@ -40,17 +40,29 @@ export function buildSeedImage(img: SeedImage): SeededImage {
   return {digest: sha256(manifest), manifest, blobs}
 }
 
-/** pushImages pushes `repo:tag` → image for each entry; returns the manifest digests by `repo:tag`. */
+/**
+ * pushImages pushes `repo:tag` → image for each entry; returns the manifest digests by `repo:tag`.
+ * Repositories are pushed at once, the images of one repository one after another: distribution
+ * rewrites a repository's link to a blob in place when the same blob is uploaded to it twice at
+ * once, and a manifest put meanwhile finds its blob unknown (MANIFEST_BLOB_UNKNOWN).
+ */
 export async function pushImages(reg: RunningRegistry, images: Record<string, SeedImage>): Promise<Record<string, string>> {
   const s = new Session({})
   const out: Record<string, string> = {}
+  const byRepo = new Map<string, Array<[string, SeedImage]>>()
+  for (const [repoTag, spec] of Object.entries(images)) {
+    const repoName = repoTag.slice(0, repoTag.lastIndexOf(':'))
+    byRepo.set(repoName, [...(byRepo.get(repoName) ?? []), [repoTag, spec]])
+  }
   try {
-    await Promise.all(Object.entries(images).map(async ([repoTag, spec]) => {
-      const ref = parseReference(`${reg.host}/${repoTag}`)
-      const repo = s.repository(ref)
-      const img = buildSeedImage(spec)
-      for (const [d, b] of img.blobs) if ((await repo.headBlob(d)) === undefined) await repo.uploadBlob(d, b.length, b)
-      out[repoTag] = await repo.putManifest(ref.tag!, img.manifest, 'application/vnd.oci.image.manifest.v1+json')
+    await Promise.all([...byRepo.values()].map(async (list) => {
+      for (const [repoTag, spec] of list) {
+        const ref = parseReference(`${reg.host}/${repoTag}`)
+        const repo = s.repository(ref)
+        const img = buildSeedImage(spec)
+        for (const [d, b] of img.blobs) if ((await repo.headBlob(d)) === undefined) await repo.uploadBlob(d, b.length, b)
+        out[repoTag] = await repo.putManifest(ref.tag!, img.manifest, 'application/vnd.oci.image.manifest.v1+json')
+      }
     }))
     return out
   } finally {

@@ -64,7 +64,7 @@ export async function resolve(session: Session, specs: SyncSpec[], options: Reso
         repos = all.filter((r) => r.startsWith(src.path)).sort().map((r) => new Repository(src.registry, r))
       } catch (e) {
         const repo = new Repository(src.registry, src.path.replace(/\/$/, '') || '_catalog')
-        pairs.push({spec, failed: {spec, pair: {source: repo, dest: destFor(src, dst, repo)}, source: new RegistrySource(session, repo.withTag('latest')), images: [], ...failure(e)}})
+        pairs.push({spec, failed: {spec, pair: {source: repo, dest: destFor(src, dst, repo)}, source: new RegistrySource(session, repo.withTag('latest')), images: [], ...repoFailure(e)}})
         continue
       }
     }
@@ -81,7 +81,7 @@ async function resolveRepo(session: Session, spec: SyncSpec, pair: RepoPair, opt
   try {
     tags = (await source.repo.tags()).filter(compileFilter(spec)).sort()
   } catch (e) {
-    return {...work, ...failure(e)}
+    return {...work, ...repoFailure(e)}
   }
   const roots = new Map<string, ManifestBytes | Error>()
   const read = async (tag: string) => {
@@ -188,6 +188,12 @@ async function layoutTags(dir: string): Promise<Map<string, string>> {
     // no layout yet
   }
   return out
+}
+
+/** repoFailure: why a whole repository could not be resolved (its tag list, the catalog), as RepoWork records it */
+function repoFailure(e: unknown): {error: string; exitCode: number} {
+  const {reason, exitCode} = failure(e)
+  return {error: reason, exitCode}
 }
 
 export function failure(e: unknown): {reason: string; exitCode: number} {
