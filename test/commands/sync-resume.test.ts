@@ -77,6 +77,7 @@ describe('sync --state', () => {
     assert.deepEqual(lines.filter((l) => l.image).map((l) => l.image), [`${proxy.host}/km/r0`, `${proxy.host}/km/r1`, `${proxy.host}/km/r2`])
     proxy.clearFaults()
     const rerun = b.requests().length
+    const rerunAtSource = a.requests().length
     const r = await runCli(args, {env: fast})
     assert.equal(r.code, 0, r.stderr)
     const report = JSON.parse(r.stdout)
@@ -84,6 +85,9 @@ describe('sync --state', () => {
     assert.deepEqual(status, {r0: 'current', r1: 'current', r2: 'current', r3: 'copied', r4: 'copied', r5: 'copied'})
     // the journal spared every request about the images done before the kill
     assert.deepEqual(b.requests().slice(rerun).filter((q) => /\/km\/r[012]\//.test(q.path)), [])
+    // and at the source their manifests were only HEADed (the digest is all the journal needs)
+    const doneAtSource = a.requests().slice(rerunAtSource).filter((q) => /\/kill\/r[012]\/manifests\//.test(q.path))
+    assert.deepEqual(doneAtSource.map((q) => q.method), ['HEAD', 'HEAD', 'HEAD'])
     for (let i = 0; i < 6; i++) assert.equal(await digestAt(b, `km/r${i}:v1`), src[`kill/r${i}:v1`])
     // r3's blobs made it before the kill: not moved again
     const r3 = report.repositories.find((x: {destination: string}) => x.destination.endsWith('/km/r3')).tags[0]

@@ -25,8 +25,10 @@ import {type RepoPair, type SyncSpec, describeDest, destFor, parseDest, parseSou
 export interface ImageWork {
   tag: string
   status: 'copy' | 'current' | 'failed'
-  /** the root to write, after the platform choice (absent when failed) */
+  /** the root to write, after the platform choice (absent when failed, and when current by the journal) */
   manifest?: ManifestBytes
+  /** the root's digest (also when the manifest was not read) */
+  digest?: string
   reason?: string
   exitCode?: number
 }
@@ -100,20 +102,27 @@ async function resolveRepo(session: Session, spec: SyncSpec, pair: RepoPair, opt
   const present = pair.dest.kind === 'oci' ? await layoutTags(pair.dest.dir) : undefined
   const dest = describeDest(pair.dest)
   const atDest = pair.dest.kind === 'registry' ? destDigests(session, pair.dest.repo) : undefined
+  // with every platform kept, the root the journal knows is the source's own: a HEAD (its
+  // digest) settles a tag the journal has, without reading the manifest (a no-change re-run)
+  const byHead = options.known && !(spec.platforms && spec.platforms.length > 0)
   work.images = await mapLimit(tags, options.jobs, async (tag): Promise<ImageWork> => {
+    if (byHead && !roots.has(tag)) {
+      const head = await source.repo.headManifest(tag).catch(() => undefined)
+      if (head?.digest && options.known!(dest, tag, head.digest)) return {tag, status: 'current', digest: head.digest}
+    }
     if (!roots.has(tag)) await read(tag)
     const m = roots.get(tag)!
     if (m instanceof Error) return {tag, status: 'failed', ...failure(m)}
-    if (options.known?.(dest, tag, m.digest)) return {tag, status: 'current', manifest: m}
+    if (options.known?.(dest, tag, m.digest)) return {tag, status: 'current', manifest: m, digest: m.digest}
     try {
       let current: boolean
       if (present) current = present.get(tag) === m.digest
       else if (pair.dest.kind === 'archives') current = (await archiveDigests(pair.dest.format, archivePath(pair.dest, tag))).includes(m.digest)
       else if (atDest) current = (await atDest(tag)) === m.digest
       else current = false
-      return {tag, status: current ? 'current' : 'copy', manifest: m}
+      return {tag, status: current ? 'current' : 'copy', manifest: m, digest: m.digest}
     } catch (e) {
-      return {tag, status: 'failed', manifest: m, ...failure(e)}
+      return {tag, status: 'failed', manifest: m, digest: m.digest, ...failure(e)}
     }
   })
   work.newAtDest = atDest?.isNew()

@@ -99,7 +99,7 @@ function baseReport(w: RepoWork, image: ImageWork): TagReport {
     tag: image.tag,
     ...(w.pair.dest.kind === 'archives' ? fileOf(w.pair.dest, image.tag) : {}),
     status: image.status === 'copy' ? 'copied' : image.status,
-    ...(image.manifest ? {digest: image.manifest.digest} : {}),
+    ...(image.manifest || image.digest ? {digest: image.manifest?.digest ?? image.digest} : {}),
     ...(image.reason ? {reason: image.reason, exitCode: image.exitCode} : {}),
     bytes: 0,
     blobs: emptyCounts(),
