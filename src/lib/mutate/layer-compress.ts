@@ -3,13 +3,12 @@
  *
  * gzip: up to `threshold` bytes (16 MiB) the tar becomes one gzip member, compressed on libuv's
  * thread pool. Beyond that it is cut into `memberSize` (1 MiB) pieces at fixed offsets of the
- * tar, and worker threads gzip each into its own member, emitted in order: one multi-member
- * gzip stream at about twice the speed on two cores (deflate level 1 runs at ~100 MB/s a core).
- * Where the pieces are cut depends only on the tar's bytes, so the same tar always gives the
- * same blob. Two pieces per worker are in flight at most, and pieces come back from the workers
- * to be filled again, so memory stays bounded and small. 1 MiB members cost 0.06% in size
- * against 4 MiB ones (deflate restarts its 32 KiB window at each) and save ~30 MB of peak RSS:
- * each buffer a worker frees waits for that worker's garbage collector.
+ * tar, and the thread pool gzips several at once, each into its own member (gzip-pool.ts),
+ * emitted in order: one multi-member gzip stream at about twice the speed on two cores (deflate
+ * level 1 runs at ~100 MB/s a core). Where the pieces are cut depends only on the tar's bytes,
+ * so the same tar always gives the same blob. Two pieces per compressing thread are in flight
+ * at most, and pieces come back to be filled again, so memory stays bounded and small. 1 MiB
+ * members cost 0.06% in size against 4 MiB ones (deflate restarts its 32 KiB window at each).
  *
  * zstd (both ways): zlib's when Node has it (22.15+), otherwise the `zstd` program, whose exit
  * status is checked before the output ends, so a failure is an error and never a short stream.
@@ -21,14 +20,14 @@ import {promisify} from 'node:util'
 import * as zlib from 'node:zlib'
 
 import {OcitoolError, UsageError} from '../errors.js'
-import {type Compressed, GZIP_MEM_LEVEL, GzipPool} from './gzip-worker.js'
+import {type Compressed, GZIP_MEM_LEVEL, GzipPool} from './gzip-pool.js'
 
 const MiB = 1024 * 1024
 const gzipAsync = promisify(zlib.gzip) as (buf: Buffer, options: zlib.ZlibOptions) => Promise<Buffer>
 
 export interface GzipEncoderOptions {
   level: number
-  /** worker threads beyond the threshold; default: the CPUs available, at most 4 */
+  /** pieces compressed at once beyond the threshold; default: the CPUs available, at most 4 (and below the thread pool's size) */
   workers?: number
   /** largest tar compressed as one member, without workers (default 16 MiB) */
   threshold?: number
@@ -36,7 +35,7 @@ export interface GzipEncoderOptions {
   memberSize?: number
 }
 
-/** defaultGzipWorkers is how many worker threads a large layer gets: the CPUs available, 1 to 4. */
+/** defaultGzipWorkers is how many pieces of a large layer are compressed at once: the CPUs available, 1 to 4. */
 export function defaultGzipWorkers(): number {
   return Math.max(1, Math.min(4, availableParallelism()))
 }
@@ -85,7 +84,7 @@ export class GzipEncoder extends Transform {
     let off = 0
     while (off < chunk.length) {
       if (this.piece === undefined) {
-        // a buffer of its own (never the shared pool): it is transferred to a worker
+        // a buffer of its own (never the shared 8 KiB pool), reused when its member comes back
         this.piece = this.free.pop() ?? Buffer.allocUnsafeSlow(this.memberSize)
         this.fill = 0
       }
@@ -116,7 +115,7 @@ export class GzipEncoder extends Transform {
     const member = this.pool!.compress(piece)
     member.catch(() => {}) // awaited in order below; a rejection must not go unhandled meanwhile
     this.queue.push(member)
-    // two pieces per worker: one compressing, one waiting, so a worker never idles on us
+    // two pieces per compressing thread: one compressing, one waiting, so none idles on us
     while (this.queue.length > 2 * this.workers) await this.emitNext()
   }
 
