@@ -113,6 +113,38 @@ describe('seed 004 python-dxf', () => {
     assert.equal(list.stdout, 'from-dxf\nmay15-readings\n')
   })
 
+  it('$ dxf pull-blob / get-alias with several arguments; set-alias <repo> <alias> <file> (a path separator: the file\'s hash)', async () => {
+    const two = Buffer.from('second file\n')
+    const pull = await dxf(`ocitool pull-blob fred/datalogger @may15-readings ${sha256(two)} @from-dxf`)
+    assert.equal(pull.code, 0, pull.stderr)
+    assert.ok(pull.stdoutBytes.equals(Buffer.concat([logger, two, logger, two])))
+    const get = await dxf('ocitool get-alias fred/datalogger may15-readings from-dxf')
+    assert.equal(get.stdout, `${loggerDigest}\n${loggerDigest}\n${sha256(two)}\n`)
+    const set = await dxf('ocitool set-alias fred/datalogger by-file ./logger.dat')
+    assert.equal(set.code, 0, set.stderr)
+    const read = await dxfGetAlias(reg, 'fred/datalogger', 'by-file')
+    assert.ok(read.content.equals(await dxfMakeManifest([{digest: loggerDigest, size: logger.length}])), 'the alias dxf would write for that file')
+  })
+
+  it('DXF_CHUNK_SIZE: pull-blob hands the blob on in pieces of that many bytes (dxf\'s iter_content); not a number is exit 2', async () => {
+    const events = (stderr: string) => stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as {event: string; bytes?: number; done?: number}).filter((e) => e.event === 'blob-bytes')
+    const whole = await dxf('ocitool pull-blob fred/datalogger @may15-readings --progress json')
+    assert.equal(whole.code, 0, whole.stderr)
+    assert.deepEqual(events(whole.stderr).map((e) => [e.bytes, e.done]), [[logger.length, logger.length]])
+    const cut = await dxf('ocitool pull-blob fred/datalogger @may15-readings --progress json', {DXF_CHUNK_SIZE: '5'})
+    assert.equal(cut.code, 0, cut.stderr)
+    assert.ok(cut.stdoutBytes.equals(logger))
+    const seen = events(cut.stderr)
+    assert.deepEqual(seen[0], {...seen[0], bytes: 5, done: 5}, 'the first piece is 5 bytes')
+    assert.deepEqual(seen.at(-1), {...seen.at(-1), bytes: logger.length % 5, done: logger.length}, 'the last one holds the rest')
+    for (const bad of ['0', 'lots', '-5']) {
+      const r = await dxf('ocitool pull-blob fred/datalogger @may15-readings', {DXF_CHUNK_SIZE: bad})
+      assert.equal(r.code, 2, r.stderr)
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
+      assert.equal(r.stdout, '')
+    }
+  })
+
   it('an alias ocitool made of several blobs is what dxf reads; del-alias prints the hashes it pointed to, the blobs stay', async () => {
     const d2 = sha256(Buffer.from('second file\n'))
     const set = await dxf(`ocitool set-alias fred/datalogger both ${loggerDigest} ${d2}`)
@@ -235,6 +267,23 @@ describe('seed 004 python-dxf: auth, DXF_TOKEN, list-repos, TLS variables, DXF_P
     const help = await sh('ocitool auth', {cwd: work.path})
     assert.equal(help.code, 0, help.stderr)
     assert.match(help.stdout, /auth login/)
+  })
+
+  it('DXF_AUTH_HOST: token requests go to that host instead of the realm\'s; a bad value is exit 2', async () => {
+    const port = new URL(tok.tokenServer!.url).port
+    const before = tok.tokenServer!.requests().length
+    const r = await sh('ocitool pull-blob fred/datalogger @guarded', {cwd: work.path, env: {...creds, DXF_AUTH_HOST: `localhost:${port}`}})
+    assert.equal(r.code, 0, r.stderr)
+    assert.ok(r.stdoutBytes.equals(data))
+    const asked = tok.tokenServer!.requests().slice(before)
+    assert.ok(asked.length > 0)
+    assert.deepEqual([...new Set(asked.map((q) => q.host))], [`localhost:${port}`], 'the realm names 127.0.0.1; dxf\'s DXF_AUTH_HOST replaces it')
+    const tokenOut = await sh('ocitool auth fred/datalogger pull', {cwd: work.path, env: {...creds, DXF_AUTH_HOST: '127.0.0.1:1'}})
+    assert.equal(tokenOut.code, 5, tokenOut.stderr)
+    assert.match(tokenOut.stderr, /token server 127\.0\.0\.1:1\b/)
+    const bad = await sh('ocitool pull-blob fred/datalogger @guarded', {cwd: work.path, env: {...creds, DXF_AUTH_HOST: 'https://x/y'}})
+    assert.equal(bad.code, 2, bad.stderr)
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr)
   })
 
   it('$ dxf list-repos: the repositories of DXF_HOST', async () => {

@@ -52,6 +52,8 @@ export interface TokenRequest {
   clientId?: string
   /** The authenticated user (Basic auth, password grant or refresh token); absent when anonymous. */
   user?: string
+  /** The request's Host header (the name the client reached the server by). */
+  host?: string
 }
 
 export interface ResourceActions {
@@ -173,7 +175,7 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<R
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const u = new URL(req.url ?? '/', 'http://x')
-    const rec: TokenRequest = {method: req.method ?? '', path: u.pathname, status: 0, scopes: []}
+    const rec: TokenRequest = {method: req.method ?? '', path: u.pathname, status: 0, scopes: [], host: req.headers.host}
     log.push(rec)
     const reply = (status: number, body: object) => {
       rec.status = status

@@ -11,6 +11,8 @@
  *   DXF_PLATFORM       the platform of a multi-platform alias (--platform)
  *   DXF_BLOB_INFO=1    `blob pull` writes `DIGEST SIZE` before each blob
  *   DXF_PROGRESS       1: progress on stderr, 0: none, else when stderr is a terminal
+ *   DXF_CHUNK_SIZE=N   `blob pull` hands each blob on in pieces of N bytes (dxf's iter_content)
+ *   DXF_AUTH_HOST=H    token requests go to H (host[:port]) instead of the realm's host, as dxf
  */
 import {Flags} from '@oclif/core'
 import type {Keychain} from '../auth/types.js'
@@ -80,6 +82,14 @@ export abstract class BlobStoreCommand extends OcitoolCommand {
     return p === '1' ? 'tty' : p === '0' ? 'none' : undefined
   }
 
+  /** dxfChunkSize: DXF_CHUNK_SIZE, a positive whole number of bytes (a usage error otherwise). */
+  protected dxfChunkSize(): number | undefined {
+    const v = set(this.dxfEnv, 'DXF_CHUNK_SIZE')
+    if (v === undefined) return undefined
+    if (!/^[1-9]\d{0,9}$/.test(v.trim())) throw new UsageError(`DXF_CHUNK_SIZE=${v.slice(0, 40)}: expected a positive number of bytes`, {code: 'BAD_CHUNK_SIZE'})
+    return Number(v.trim())
+  }
+
   protected dxfBlobInfo(): boolean {
     return set(this.dxfEnv, 'DXF_BLOB_INFO') === '1'
   }
@@ -95,6 +105,10 @@ export abstract class BlobStoreCommand extends OcitoolCommand {
     if (!base.caFiles) checkCaFiles(caFiles, 'DXF_TLSVERIFY')
     const flagsGiven = this.argv.some((a) => a === '--username' || a.startsWith('--username='))
     const keychain = base.keychain && !flagsGiven ? dxfKeychain(env, base.keychain, opts) : base.keychain
-    return {...base, insecure, caFiles, keychain}
+    const authHost = set(env, 'DXF_AUTH_HOST')
+    if (authHost !== undefined && !/^[\w.-]+(:\d{1,5})?$|^\[[\da-fA-F:.]+\](:\d{1,5})?$/.test(authHost)) {
+      throw new UsageError(`DXF_AUTH_HOST=${authHost.slice(0, 80)}: expected HOST or HOST:PORT`, {code: 'BAD_AUTH_HOST'})
+    }
+    return {...base, insecure, caFiles, keychain, ...(authHost ? {authHost} : {})}
   }
 }

@@ -15,6 +15,8 @@ export interface RemoteOptions extends HttpOptions {
   session?: Session
   /** settings of particular registries, by host[:port] as named (sync --config) */
   registries?: Record<string, RegistrySettings>
+  /** host[:port] every token request goes to instead of the realm's host (python-dxf's DXF_AUTH_HOST) */
+  authHost?: string
 }
 
 /** RegistrySettings: how one registry is treated (sync's config file, `registries:`). */
@@ -59,6 +61,7 @@ export class Session {
         warn: this.options.warn,
         maxInFlight: this.options.registries?.[registry]?.concurrency,
         requestsPerSecond: this.options.registries?.[registry]?.requestsPerSecond,
+        authHost: this.options.authHost,
       })
       this.transports.set(registry, t)
     }

@@ -40,6 +40,8 @@ export interface AuthenticatorOptions {
   insecure?: boolean
   /** the registry's own TLS settings: its token server is reached with them too */
   tls?: TlsSettings
+  /** host[:port] put in place of the realm's for every token request (python-dxf's DXF_AUTH_HOST) */
+  authHost?: string
 }
 
 export class Authenticator {
@@ -139,6 +141,7 @@ export class Authenticator {
     const realm = c.params.realm
     if (!realm) throw new RegistryError(`${this.opts.registry}: bearer challenge without a realm`, {code: 'BAD_CHALLENGE'})
     const url = webUrl(realm)
+    if (url && this.opts.authHost) url.host = this.opts.authHost
     if (!url) throw new RegistryError(`${this.opts.registry}: bearer realm is not an http(s) URL: ${realm.slice(0, 200)}`, {code: 'BAD_CHALLENGE'})
     if (url.protocol !== 'https:' && !this.opts.insecure) {
       const registryPlain = this.registryOrigin?.startsWith('http:') ?? false

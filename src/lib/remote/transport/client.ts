@@ -32,6 +32,8 @@ export interface TransportOptions {
   maxInFlight?: number
   /** requests started per second at most */
   requestsPerSecond?: number
+  /** host[:port] the token request goes to instead of the realm's (python-dxf's DXF_AUTH_HOST) */
+  authHost?: string
 }
 
 export interface RegistryRequest {
@@ -67,7 +69,7 @@ export class RegistryTransport {
     readonly apiHost: string,
     private readonly opts: TransportOptions,
   ) {
-    this.auth = new Authenticator({registry, keychain: opts.keychain, http: opts.http, insecure: opts.insecure, tls: opts.tls})
+    this.auth = new Authenticator({registry, keychain: opts.keychain, http: opts.http, insecure: opts.insecure, tls: opts.tls, authHost: opts.authHost})
     this.pacer = new Pacer(opts.maxInFlight ?? PACER_MAX, Date.now, opts.requestsPerSecond)
   }
 
