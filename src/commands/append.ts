@@ -23,6 +23,7 @@ appendlayer's positional forms work too, the layer read from stdin unless -f nam
   }
   static override enableJsonFlag = true
   static override flags = {
+    stderrthreshold: flags.stderrThreshold(),
     base: Flags.string({char: 'b', aliases: ['src-image'], description: 'the image to append to (the empty image when omitted)'}),
     'new-layer': Flags.string({char: 'f', aliases: ['tarball'], description: 'layer to append: tar, tar.gz, tar.zst, a directory, or - for stdin (repeatable)', multiple: true, multipleNonGreedy: true}),
     'new-tag': Flags.string({char: 't', aliases: ['dst-image'], description: 'where to push the result'}),

@@ -23,6 +23,7 @@ Several images (or "-": one per line on stdin) are resolved concurrently on one 
   static override enableJsonFlag = true
   static override args = {image: Args.string({description: 'image: a registry reference, or oci:DIR[:REF], docker-archive:FILE[:REF], oci-archive:FILE[:REF], dir:DIR'})}
   static override flags = {
+    stderrthreshold: flags.stderrThreshold(),
     platform: flags.platform(),
     'full-ref': flags.fullRef,
     tarball: Flags.string({description: 'compute the digest of a local image: a docker tarball, - (stdin), or a store name (docker-archive:FILE:REF, …)', exclusive: ['image']}),

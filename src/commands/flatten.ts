@@ -18,6 +18,7 @@ The local form (for build systems, as containerregistry's flattener): --tarball 
   static override enableJsonFlag = true
   static override args = {image: Args.string({description: 'image (or index) to flatten'})}
   static override flags = {
+    stderrthreshold: flags.stderrThreshold(),
     tag: Flags.string({char: 't', description: 'where to push the result (default: the image\'s repository, by digest; prints repo@digest)', exclusive: ['tarball']}),
     platform: Flags.string({description: 'flatten only these platforms of an index (the others are kept): os/arch[/variant], a comma list, or "all"', helpValue: 'P[,P...]|all'}),
     compression: Flags.string({description: 'compression of the new layer', options: ['gzip', 'zstd', 'none'], default: 'gzip'}),

@@ -19,6 +19,7 @@ A docker tarball holds single images: an index is resolved to --platform (linux/
   static override enableJsonFlag = true
   static override usage = '<%= command.id %> IMAGE... PATH'
   static override flags = {
+    stderrthreshold: flags.stderrThreshold(),
     format: Flags.string({description: 'output format (with --directory: tar.gz, the default, or tar)', options: ['tarball', 'legacy', 'oci', 'tar.gz', 'tar']}),
     'cache-path': Flags.string({char: 'c', description: 'content-addressed blob cache directory, reused across runs'}),
     'annotate-ref': Flags.boolean({description: 'with --format oci, name each image by its full reference (org.opencontainers.image.ref.name)'}),

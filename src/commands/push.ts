@@ -20,6 +20,7 @@ For build systems (containerregistry's pusher): --config FILE --layer FILE... [-
   static override enableJsonFlag = true
   static override usage = ['<%= command.id %> PATH IMAGE', '<%= command.id %> --config FILE --layer FILE... IMAGE']
   static override flags = {
+    stderrthreshold: flags.stderrThreshold(),
     index: Flags.boolean({description: 'push an OCI layout\'s index.json as an image index of all its images'}),
     'image-refs': Flags.string({description: 'write the pushed references (repo@digest), one per line, to this file'}),
     config: Flags.string({description: 'config file of an image given as loose files'}),

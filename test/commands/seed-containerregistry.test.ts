@@ -125,6 +125,41 @@ describe('seed 001 containerregistry tools', () => {
     assert.equal(await fs.readFile(path.join(work.path, 'd3'), 'utf8'), app.manifestDigest)
   })
 
+  it('appender.par --src-image SRC_IMAGE --tarball TARBALL --dst-image DST_IMAGE [--stderrthreshold STDERRTHRESHOLD]', async () => {
+    const tar = await makeLayerTar('cr-appended')
+    await fs.writeFile(path.join(work.path, 'appended.tar'), tar)
+    const r = await cmd(`ocitool append --src-image ${reg.host}/app:v1 --tarball appended.tar --dst-image ${reg.host}/app:appended --stderrthreshold INFO`)
+    assert.equal(r.code, 0, r.stderr)
+    const m = JSON.parse((await runCli(['manifest', `${reg.host}/app:appended`])).stdout) as {layers: Array<{digest: string}>}
+    assert.deepEqual(m.layers.slice(0, -1).map((l) => l.digest), app.images[0].layerDigests, 'the base layers, unchanged')
+    const c = JSON.parse((await runCli(['config', `${reg.host}/app:appended`])).stdout) as {rootfs: {diff_ids: string[]}}
+    assert.deepEqual(c.rootfs.diff_ids, [...app.images[0].diffIds, sha256(tar)], 'then the tarball')
+    assert.equal(r.stdout.trim().split('@')[1], (await runCli(['digest', `${reg.host}/app:appended`])).stdout.trim())
+    const bad = await cmd(`ocitool append --src-image ${reg.host}/app:v1 --tarball appended.tar --dst-image ${reg.host}/app:x --stderrthreshold LOUD`)
+    assert.equal(bad.code, 2, bad.stderr)
+    assert.equal((await runCli(['digest', `${reg.host}/app:x`])).code, 3, 'nothing pushed')
+  })
+
+  it('$ bazel run @containerregistry//:{puller,pusher,importer,flatten,appender,digester}.par -- --help: each usage line\'s flags are in the help', async () => {
+    const tools: Array<[string, string[]]> = [
+      ['pull', ['--name', '--directory', '--os', '--os-version', '--os-features', '--architecture', '--variant', '--features', '--client-config-dir', '--stderrthreshold']],
+      ['push', ['--name', '--tarball', '--config', '--manifest', '--digest', '--layer', '--stamp-info-file', '--oci', '--client-config-dir', '--stderrthreshold']],
+      ['pull', ['--tarball', '--format', '--directory']],
+      ['flatten', ['--tarball', '--config', '--digest', '--layer', '--uncompressed_layer', '--diff_id', '--filesystem', '--metadata', '--stderrthreshold']],
+      ['append', ['--src-image', '--tarball', '--dst-image', '--stderrthreshold']],
+      ['digest', ['--tarball', '--output-digest', '--config', '--manifest', '--digest', '--layer', '--oci', '--stderrthreshold']],
+    ]
+    for (const [command, names] of tools) {
+      const r = await cmd(`ocitool ${command} --help`)
+      assert.equal(r.code, 0, r.stderr)
+      for (const n of names) assert.match(r.stdout, new RegExp(`${n}\\b`), `${command} --help names ${n}`)
+    }
+    // and every tool takes --stderrthreshold as its usage line shows
+    const d = await cmd('ocitool digest --tarball base.tar --output-digest d4 --stderrthreshold ERROR')
+    assert.equal(d.code, 0, d.stderr)
+    assert.equal(await fs.readFile(path.join(work.path, 'd4'), 'utf8'), app.manifestDigest)
+  })
+
   it('importer.par --tarball TARBALL --format {tar,tar.gz} --directory DIRECTORY', async () => {
     const gz = await cmd('ocitool pull --tarball base.tar --format tar.gz --directory imported')
     assert.equal(gz.code, 0, gz.stderr)

@@ -11,6 +11,20 @@ export const platform = Flags.custom({
   parse: async (input: string) => parsePlatform(input),
 })
 
+/**
+ * --stderrthreshold: google/containerregistry's tools (puller, pusher, digester, flattener,
+ * appender, importer) all take absl's log threshold; accepted so their command lines run as
+ * written. ocitool's stderr holds only warnings, errors and progress, whatever the level.
+ */
+export const stderrThreshold = Flags.custom({
+  description: "containerregistry's tools' log threshold (DEBUG, INFO, WARNING, ERROR, FATAL or 0-3): accepted for their command lines",
+  helpValue: 'LEVEL',
+  parse: async (input: string) => {
+    if (!/^(debug|info|warning|error|fatal|-?[0-3])$/i.test(input)) throw new UsageError(`--stderrthreshold ${input.slice(0, 40)}: expected DEBUG, INFO, WARNING, ERROR, FATAL or 0-3`, {code: 'BAD_THRESHOLD'})
+    return input.toUpperCase()
+  },
+})
+
 /** --max-pages: how many pages of a listing (`ls`, `catalog`) are followed before giving up */
 export const maxPages = Flags.integer({
   description: 'follow at most this many pages of the listing (0: no bound); a registry still naming a next page after them is an error (exit 5)',
