@@ -140,4 +140,15 @@ describe('tag delete, manifest put, ratelimit', () => {
     const missing = await runCli(['ratelimit', `${reg.host}/app/nope:v1`])
     assert.equal(missing.code, 3, missing.stderr)
   })
+
+  it('ratelimit: bad input', async () => {
+    for (const args of [['ratelimit', 'Bad Ref!'], ['ratelimit'], ['ratelimit', `${reg.host}/app/img:v1`, 'extra'], ['ratelimit', `${reg.host}/app/img:v1`, '--format', 'x']]) {
+      const r = await runCli(args)
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+      assert.equal(r.stdout, '')
+    }
+    const down = await runCli(['ratelimit', '127.0.0.1:1/app/img:v1'])
+    assert.equal(down.code, 5, down.stderr)
+    assert.equal(down.stderr.trim().split('\n').length, 1, down.stderr)
+  })
 })
