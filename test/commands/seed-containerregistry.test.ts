@@ -56,6 +56,29 @@ describe('seed 001 containerregistry tools', () => {
     assert.equal(await fs.readFile(path.join(work.path, 'amd', 'digest'), 'utf8'), multi.images[0].manifestDigest, 'linux/amd64 by default')
   })
 
+  it('puller.par --os OS --os-version OS_VERSION --os-features … --architecture … --features …: the entry with all of them', async () => {
+    const [a, b] = multi.images
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        {mediaType: a.mediaType, digest: a.manifestDigest, size: a.manifestBytes.length, platform: {os: 'linux', architecture: 'amd64', 'os.version': '1.0'}},
+        {mediaType: b.mediaType, digest: b.manifestDigest, size: b.manifestBytes.length, platform: {os: 'linux', architecture: 'amd64', 'os.version': '2.0', 'os.features': ['f1'], features: ['sse4']}},
+      ],
+    })
+    const put = await fetch(`${reg.url}/v2/multi/manifests/versions`, {method: 'PUT', body: index, headers: {'content-type': 'application/vnd.oci.image.index.v1+json'}})
+    assert.equal(put.status, 201, await put.text())
+    const two = await cmd(`ocitool pull --name ${reg.host}/multi:versions --directory v2 --os linux --os-version 2.0 --os-features f1 --architecture amd64 --features sse4`)
+    assert.equal(two.code, 0, two.stderr)
+    assert.equal(await fs.readFile(path.join(work.path, 'v2', 'digest'), 'utf8'), b.manifestDigest)
+    const one = await cmd(`ocitool pull --name ${reg.host}/multi:versions --directory v1 --os linux --os-version 1.0 --architecture amd64`)
+    assert.equal(one.code, 0, one.stderr)
+    assert.equal(await fs.readFile(path.join(work.path, 'v1', 'digest'), 'utf8'), a.manifestDigest)
+    const none = await cmd(`ocitool pull --name ${reg.host}/multi:versions --directory v3 --os linux --os-version 1.0 --os-features f1 --architecture amd64`)
+    assert.equal(none.code, 3, none.stderr)
+    await assert.rejects(fs.stat(path.join(work.path, 'v3', 'digest')), 'nothing written')
+  })
+
   it('--client-config-dir CLIENT_CONFIG_DIR: credentials from that config.json (puller and pusher)', async () => {
     const none = await cmd(`ocitool pull --name ${basic.host}/private:v1 --directory private`)
     assert.equal(none.code, 4, none.stderr)
