@@ -112,7 +112,7 @@ describe('seed 001 containerregistry tools', () => {
     assert.equal((await runCli(['digest', `${reg.host}/pushed:bad`])).code, 3)
   })
 
-  it('pusher.par --tarball TARBALL: alone the image, with --config the base of the --layer files', async () => {
+  it('pusher.par --tarball TARBALL: alone the image, with --config the base of the --layer files; --stamp-info-file in --name', async () => {
     const pulled = await cmd(`ocitool pull ${reg.host}/app:v1 base.tar`)
     assert.equal(pulled.code, 0, pulled.stderr)
     const alone = await cmd(`ocitool push --name ${reg.host}/fromtar:v1 --tarball base.tar`)
@@ -131,6 +131,12 @@ describe('seed 001 containerregistry tools', () => {
     assert.equal(m.layers.length, 3)
     const v = await runCli(['validate', '--remote', `${reg.host}/layered:v2`])
     assert.equal(v.code, 0, v.stderr)
+    // --stamp-info-file STAMP_INFO_FILE: {KEY} in --name from the stamp file's "KEY value" lines
+    await fs.writeFile(path.join(work.path, 'stable-status.txt'), 'BUILD_USER fred\nBUILD_TAG v9\n')
+    const stamped = await cmd(`ocitool push --name ${reg.host}/{BUILD_USER}/app:{BUILD_TAG} --tarball base.tar --stamp-info-file stable-status.txt`)
+    assert.equal(stamped.code, 0, stamped.stderr)
+    assert.equal(stamped.stdout, `${reg.host}/fred/app@${app.manifestDigest}\n`)
+    assert.equal((await runCli(['digest', `${reg.host}/fred/app:v9`])).stdout, `${app.manifestDigest}\n`)
   })
 
   it('digester.par --output-digest OUTPUT_DIGEST with --config/--manifest/--digest/--layer [--oci], or --tarball', async () => {

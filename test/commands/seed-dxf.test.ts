@@ -297,7 +297,7 @@ describe('seed 004 python-dxf: auth, DXF_TOKEN, list-repos, TLS variables, DXF_P
     assert.equal(noHost.stderr.trim().split('\n').length, 1, noHost.stderr)
   })
 
-  it('DXF_TLSVERIFY (a CA file, or false) and DXF_SKIPTLSVERIFY=1; without them the unknown CA is refused', async () => {
+  it('DXF_TLSVERIFY (a CA file, or false), DXF_SKIPTLSVERIFY=1, REQUESTS_CA_BUNDLE; without them the unknown CA is refused', async () => {
     const base = {DXF_HOST: tok.host, DXF_USERNAME: 'alice', DXF_PASSWORD: tok.users.alice}
     const refused = await sh('ocitool pull-blob fred/datalogger @guarded', {cwd: work.path, env: base})
     assert.equal(refused.code, 5, refused.stderr)
@@ -307,6 +307,13 @@ describe('seed 004 python-dxf: auth, DXF_TOKEN, list-repos, TLS variables, DXF_P
       assert.equal(r.code, 0, `${JSON.stringify(extra)}: ${r.stderr}`)
       assert.ok(r.stdoutBytes.equals(data))
     }
+    // the Certificates section: REQUESTS_CA_BUNDLE, read by dxf's requests when DXF_TLSVERIFY names no file
+    const bundle = await sh('ocitool pull-blob fred/datalogger @guarded', {cwd: work.path, env: {...base, REQUESTS_CA_BUNDLE: tok.caFile!}})
+    assert.equal(bundle.code, 0, bundle.stderr)
+    assert.ok(bundle.stdoutBytes.equals(data))
+    const noBundle = await sh('ocitool pull-blob fred/datalogger @guarded', {cwd: work.path, env: {...base, REQUESTS_CA_BUNDLE: path.join(work.path, 'no-such-bundle.pem')}})
+    assert.equal(noBundle.code, 2, noBundle.stderr)
+    assert.match(noBundle.stderr, /REQUESTS_CA_BUNDLE/)
     const wrongCa = await sh('ocitool pull-blob fred/datalogger @guarded', {cwd: work.path, env: {...base, DXF_TLSVERIFY: plain.dir + '/config.yml'}})
     assert.notEqual(wrongCa.code, 0, 'a file that is no CA of this registry does not verify it')
     const missing = await sh('ocitool pull-blob fred/datalogger @guarded', {cwd: work.path, env: {...base, DXF_TLSVERIFY: path.join(work.path, 'no-such-ca.pem')}})

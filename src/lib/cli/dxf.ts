@@ -5,6 +5,7 @@
  *   DXF_INSECURE=1     plain HTTP allowed (--insecure)
  *   DXF_SKIPTLSVERIFY=1  no TLS verification (--insecure)
  *   DXF_TLSVERIFY=FILE a CA bundle to trust (--ca-file); `false`/`0`: no TLS verification
+ *   REQUESTS_CA_BUNDLE=FILE  the CA bundle when DXF_TLSVERIFY names none (dxf's requests reads it)
  *   DXF_USERNAME, DXF_PASSWORD  credentials (--username/--password)
  *   DXF_AUTHORIZATION  an Authorization value: `Basic …` (user:password) or `Bearer …` (a token)
  *   DXF_TOKEN          a bearer token (`DXF_TOKEN=$(ocitool auth REPO pull)`), ahead of the others
@@ -101,8 +102,10 @@ export abstract class BlobStoreCommand extends OcitoolCommand {
     const tls = set(env, 'DXF_TLSVERIFY')
     const noVerify = tls !== undefined && ['false', '0'].includes(tls.toLowerCase())
     const insecure = base.insecure || noVerify || set(env, 'DXF_INSECURE') === '1' || set(env, 'DXF_SKIPTLSVERIFY') === '1'
-    const caFiles = base.caFiles ?? (tls && !noVerify && tls !== '1' && tls.toLowerCase() !== 'true' ? [tls] : undefined)
-    if (!base.caFiles) checkCaFiles(caFiles, 'DXF_TLSVERIFY')
+    const tlsFile = tls && !noVerify && tls !== '1' && tls.toLowerCase() !== 'true' ? tls : undefined
+    const bundle = tlsFile ? undefined : set(env, 'REQUESTS_CA_BUNDLE')
+    const caFiles = base.caFiles ?? (tlsFile ? [tlsFile] : bundle ? [bundle] : undefined)
+    if (!base.caFiles) checkCaFiles(caFiles, tlsFile ? 'DXF_TLSVERIFY' : 'REQUESTS_CA_BUNDLE')
     const flagsGiven = this.argv.some((a) => a === '--username' || a.startsWith('--username='))
     const keychain = base.keychain && !flagsGiven ? dxfKeychain(env, base.keychain, opts) : base.keychain
     const authHost = set(env, 'DXF_AUTH_HOST')
