@@ -70,7 +70,7 @@ try {
   const cr: number[] = []
   const crRatio: number[] = []
   for (let i = 0; i < rounds; i++) {
-    const r = await timed(process.execPath, [bin, 'append', '-b', `${reg.host}/bench/base:v1`, '-f', tar, '-t', `${reg.host}/bench/app${i}:v1`])
+    const r = await timed(bin, ['append', '-b', `${reg.host}/bench/base:v1`, '-f', tar, '-t', `${reg.host}/bench/app${i}:v1`])
     oc.push(r.seconds)
     rss.push(r.rssMiB)
     if (crane) {
@@ -111,7 +111,7 @@ try {
   const mark = reg.requests().length
   for (const [tag, target] of [['same-repo', `${reg.host}/bench/bigbase:v2`], ['other-repo', `${reg.host}/bench/elsewhere:v1`]]) {
     const before = reg.requests().length
-    const r = await timed(process.execPath, [bin, 'append', '-b', `${reg.host}/bench/bigbase:v1`, '-f', small, '-t', target])
+    const r = await timed(bin, ['append', '-b', `${reg.host}/bench/bigbase:v1`, '-f', small, '-t', target])
     const base = new Set(manifest.layers.map((l) => l.digest))
     const moved = reg.requests().slice(before).filter((q) => (q.method === 'GET' || q.method === 'PUT' || q.method === 'PATCH') && [...base].some((d) => q.uri.includes(d)))
     const served = moved.filter((q) => q.method === 'GET').reduce((n, q) => n + q.size, 0)

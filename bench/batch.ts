@@ -32,7 +32,7 @@ async function tagMany(host: string, repo: string, n: number): Promise<void> {
   for (let run = 0; run < 4 && pairs.length > 0; run++) {
     await writeFile(file, pairs.join('\n'))
     const stderr = await new Promise<string>((resolve) => {
-      execFile('sh', ['-c', '"$0" "$1" tag - < "$2"', process.execPath, bin, file], {maxBuffer: 1 << 26}, (_e, _o, err) => resolve(String(err)))
+      execFile('sh', ['-c', '"$0" tag - < "$1"', bin, file], {maxBuffer: 1 << 26}, (_e, _o, err) => resolve(String(err)))
     })
     const failed = new Set([...stderr.matchAll(/^Error: (\S+ t\d+): /gm)].map((m) => m[1]))
     pairs = pairs.filter((p) => failed.has(p))
@@ -59,19 +59,19 @@ try {
     if (round === 0) results.clear()
     if (only.has('batch')) {
       await inTurn(round, [
-        async () => results.add(names.batch, 'ocitool', await timed(process.execPath, [bin, 'digest', '-'], {stdinFile: refs})),
+        async () => results.add(names.batch, 'ocitool', await timed(bin, ['digest', '-'], {stdinFile: refs})),
         c && (async () => results.add(names.batch, 'crane', await timed('sh', ['-c', `while read -r r; do "${c}" digest --insecure "$r" >/dev/null || exit 1; done < '${refs}'`]))),
       ])
     }
     if (only.has('ls')) {
       await inTurn(round, [
-        async () => results.add(names.ls, 'ocitool', await timed(process.execPath, [bin, 'ls', `${reg.host}/bench/many`])),
+        async () => results.add(names.ls, 'ocitool', await timed(bin, ['ls', `${reg.host}/bench/many`])),
         c && (async () => results.add(names.ls, 'crane', await timed(c, ['ls', '--insecure', `${reg.host}/bench/many`]))),
       ])
     }
     if (only.has('copy-all')) {
       await inTurn(round, [
-        async () => results.add(names.copyAll, 'ocitool', await fresh((d) => timed(process.execPath, [bin, 'copy', '--all-tags', `${reg.host}/bench/tags`, `${d.host}/dst/tags`]))),
+        async () => results.add(names.copyAll, 'ocitool', await fresh((d) => timed(bin, ['copy', '--all-tags', `${reg.host}/bench/tags`, `${d.host}/dst/tags`]))),
         c && (async () => results.add(names.copyAll, 'crane', await fresh((d) => timed(c, ['copy', '--insecure', '--all-tags', `${reg.host}/bench/tags`, `${d.host}/dst/tags`])))),
       ])
     }

@@ -18,7 +18,7 @@ const layers = Number(process.env.BENCH_LAYERS ?? 8)
 const layerMiB = Number(process.env.BENCH_LAYER_MIB ?? 48)
 const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url))
 const work = join(tmpdir(), `ocitool-bench-image-${process.pid}`)
-const oc = (...args: string[]) => timed(process.execPath, [bin, ...args])
+const oc = (...args: string[]) => timed(bin, [...args])
 
 await mkdir(work, {recursive: true})
 const src = await startRegistry({flavour: 'plain'})

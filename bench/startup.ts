@@ -16,9 +16,9 @@ try {
   const m = await measureInterleaved(
     {
       node: [process.execPath, ['-e', '0']],
-      version: [process.execPath, [bin, '--version']],
-      digest: [process.execPath, [bin, 'digest', ref]],
-      manifest: [process.execPath, [bin, 'manifest', ref]],
+      version: [bin, ['--version']],
+      digest: [bin, ['digest', ref]],
+      manifest: [bin, ['manifest', ref]],
       skopeoRaw: ['skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]],
       skopeoInspect: ['skopeo', ['inspect', '--format', '{{.Digest}}', '--tls-verify=false', `docker://${ref}`]],
       ...(crane ? {crane: [crane, ['digest', '--insecure', ref]] as [string, string[]]} : {}),

@@ -54,11 +54,11 @@ try {
       async () => {
         const state = join(work, `state-${round}.jsonl`)
         await fresh(async (d) => {
-          const args = [bin, 'sync', `${src.host}/bench/`, `${d.host}/mirror/`, '--progress', 'none']
-          const first = await timed(process.execPath, [...args, '--state', state])
+          const args = ['sync', `${src.host}/bench/`, `${d.host}/mirror/`, '--progress', 'none']
+          const first = await timed(bin, [...args, '--state', state])
           results.add(k, 'ocitool', first)
-          const withState = await timed(process.execPath, [...args, '--state', state])
-          const withHeads = await timed(process.execPath, args)
+          const withState = await timed(bin, [...args, '--state', state])
+          const withHeads = await timed(bin, args)
           againState.push(withState.seconds / first.seconds)
           againHead.push(withHeads.seconds / first.seconds)
           againSeconds.push(withState.seconds)

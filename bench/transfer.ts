@@ -26,7 +26,7 @@ const layerMiB = Number(process.env.BENCH_LAYER_MIB ?? 48)
 const bigMiB = Number(process.env.BENCH_BIG_MIB ?? 2048)
 const bin = fileURLToPath(new URL('../bin/run.js', import.meta.url))
 const work = join(tmpdir(), `ocitool-bench-${process.pid}`)
-const oc = (...args: string[]) => timed(process.execPath, [bin, ...args])
+const oc = (...args: string[]) => timed(bin, [...args])
 
 /** Node's own floor for a copy: bare node:http GET → PUT per blob, 4 at a time (node-floor.mjs) */
 const nodeFloor = (from: RunningRegistry, to: RunningRegistry, files: string[]) =>
