@@ -19,6 +19,8 @@ describe('bin/run.js through its shebang', () => {
     assert.equal(stdout, `ocitool/${version} ${process.platform}-${process.arch} node-${process.version}\n`)
     const line = readFileSync(bin, 'utf8').split('\n')[0]
     assert.match(line, /^#!\/usr\/bin\/env -S (MALLOC_\w+=\d+ )+node$/)
+    // kernels before 5.1 read only the first 128 bytes of a script: the whole line must fit
+    assert.ok(Buffer.byteLength(`${line}\n`) <= 128, `${Buffer.byteLength(line)} bytes`)
   })
 
   it('a usage error exits 2 with one line', async () => {
