@@ -72,7 +72,7 @@ esac
     assert.equal(diffIds.at(-1), layerDigest, 'the appended layer is the tar read from stdin')
   }
 
-  it('$ tar cvf - test.txt | ocitool <host> <repository> <old-tag> <new-tag>', async () => {
+  it('$ tar cvf - test.txt | ocitool append <host> <repository> <old-tag> <new-tag>', async () => {
     const r = await sh(`tar cvf - test.txt | ocitool append ${reg.host} app old new`, {cwd: work.path})
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stderr, /^test\.txt$/m, 'tar v lists the file on stderr')
