@@ -183,7 +183,7 @@ async function write(plan: FlattenPlan<Header>, layers: FlattenLayer[], kept: Ma
 class ReadAhead {
   static readonly LAYER_MAX = 1024 * 1024
   static readonly TOTAL_MAX = 16 * 1024 * 1024
-  static readonly AHEAD = 4
+  static readonly AHEAD = 8
   private readonly reads = new Map<number, Promise<Buffer>>()
 
   /** `layers` in the order pass 1 reads them (top first) */
