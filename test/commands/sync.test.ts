@@ -148,6 +148,22 @@ describe('sync', () => {
     assert.equal(missing.code, 3, missing.stderr + missing.stdout)
     assert.match(missing.stderr, /^Error: sync: 1 failed; the first: .*team\/nothing.*not found/)
     assert.equal(await digestAt(b, 'never/nothing:1'), undefined)
+    // a registry that wants credentials we do not have (401): exit 4, for a repository and for a catalog prefix
+    const locked = await startRegistry({flavour: 'basic'})
+    try {
+      for (const source of [`${locked.host}/team/app`, `${locked.host}/team/`]) {
+        const r = await runCli(['sync', source, `${b.host}/never/locked/`.replace(/\/$/, source.endsWith('/') ? '/' : ''), '--json'])
+        assert.equal(r.code, 4, r.stderr + r.stdout)
+        const report = JSON.parse(r.stdout)
+        assert.equal(report.ok, false)
+        assert.equal(report.totals.failed, 1)
+        assert.equal(report.totals.copied, 0)
+        assert.equal(report.repositories[0].exitCode, 4)
+        assert.match(report.repositories[0].error, /401|unauthori[sz]ed|authenticat|credentials/i)
+      }
+    } finally {
+      await locked.stop()
+    }
   })
 
   it('--dry-run numbers equal what the real run then moves, counted on the destination log', async () => {
