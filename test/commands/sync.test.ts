@@ -233,6 +233,22 @@ describe('sync', () => {
     }
   })
 
+  it('README: sync is in the command table, and its example config runs as written (hosts swapped for the test registries)', async () => {
+    const readme = await fsp.readFile(new URL('../../README.md', import.meta.url), 'utf8')
+    assert.match(readme, /^\| `sync SRC DST` \| mirror every tag of a repository/m)
+    const example = /`sync --config mirror\.yaml`[^\n]*\n+```yaml\n([\s\S]*?)```/.exec(readme)
+    assert.ok(example, 'the README has an example sync config')
+    await pushImages(a, {'tools/cli:1': {layers: ['cli-1']}})
+    const dir = (await tmpDir('sync-readme')).path
+    const file = path.join(dir, 'mirror.yaml')
+    await fsp.writeFile(file, example[1].replaceAll('registry.example.com', a.host).replaceAll('mirror.internal:5000', b.host))
+    const plan = await json(['sync', '--config', file, '--dry-run'])
+    assert.equal(plan.dryRun, true)
+    const planned = plan.repositories.flatMap((r: {source: string; tags: Array<{tag: string; status: string}>}) => r.tags.map((t) => `${r.source.slice(a.host.length + 1)}:${t.tag}=${t.status}`)).sort()
+    // team/: semver >=1.0 (no pre-release, no latest; v1 and v2 are versions), the newest 5, no digest tags; tools/cli: its one tag
+    assert.deepEqual(planned, ['team/app:1.0.0=copy', 'team/app:1.1.0=copy', 'team/app:2.0.0=copy', 'team/web:v1=copy', 'team/web:v2=copy', 'tools/cli:1=copy'])
+  })
+
   it('--progress json: the plan, each image started and done, then done', async () => {
     const r = await runCli(['sync', `${a.host}/team/web`, `${b.host}/prog/web`, '--progress', 'json'])
     assert.equal(r.code, 0, r.stderr)
