@@ -85,9 +85,11 @@ export function fileTempPath(final: string): string {
 }
 
 /**
- * clearFileTemps removes what killed writers of `final` left beside it (`FILE.tmp-…` that are
- * stale by isStale's rules; a live writer's file is kept). Best effort; returns how many.
+ * openFileTemp creates the temporary file `final` is written to (`tmp`, else fileTempPath's
+ * name; exclusively, so a bad directory fails here), after removing what killed writers of
+ * `final` left beside it (`FILE.tmp-…` stale by isStale's rules; a live writer's file is kept).
  */
-export function clearFileTemps(final: string): Promise<number> {
-  return removeStaleTemps([path.dirname(final)], `${path.basename(final)}.tmp-`)
+export async function openFileTemp(final: string, tmp = fileTempPath(final)): Promise<{path: string; handle: fsp.FileHandle}> {
+  await removeStaleTemps([path.dirname(final)], `${path.basename(final)}.tmp-`)
+  return {path: tmp, handle: await fsp.open(tmp, 'wx')}
 }

@@ -25,7 +25,7 @@ import type {Source} from '../stores/types.js'
 import {type FlattenLayer, type FlattenResult, LAYER_PIECE, flatten} from '../flatten/index.js'
 import {selectPlatforms} from '../transfer/plan.js'
 import {DEFAULT_PLATFORM} from './resolve.js'
-import {clearFileTemps, fileTempPath} from '../layout/stale-temps.js'
+import {openFileTemp} from '../layout/stale-temps.js'
 
 export interface ExportOptions extends RemoteOptions {
   /** the child of an index to export (default linux/amd64) */
@@ -94,11 +94,10 @@ async function imageOf(source: Source, platform: Platform): Promise<{digest: str
  * layer is read) and renames it to `file` when `write` succeeded; otherwise removes it.
  */
 async function toFile<T>(file: string, write: (out: Writable) => Promise<T>): Promise<T> {
-  await clearFileTemps(file)
-  const tmp = fileTempPath(file)
+  let tmp: string
   let handle: fsp.FileHandle
   try {
-    handle = await fsp.open(tmp, 'wx')
+    ;({path: tmp, handle} = await openFileTemp(file))
   } catch (e) {
     throw writeError(file, e)
   }

@@ -28,7 +28,7 @@ import {selectPlatforms} from '../transfer/plan.js'
 import {type CopyOptions, type CopyResult, copy} from './copy.js'
 import {dropStaleAttestations, imagePlatforms, onlyRoot, readConfig} from './index-image.js'
 import {DEFAULT_PLATFORM} from './resolve.js'
-import {clearFileTemps, fileTempPath} from '../layout/stale-temps.js'
+import {openFileTemp} from '../layout/stale-temps.js'
 
 export interface FlattenImageOptions extends CopyOptions, Pick<LayerInputOptions, 'compression' | 'level'> {
   /** flatten only these children of an index (the others are kept); default every image child */
@@ -167,13 +167,11 @@ export async function flattenToFiles(src: Location | {source: Source}, filesyste
 
 /** createTemp creates `FILE.tmp-<random>` (so a bad path fails before any layer is read). */
 async function createTemp(file: string, temps: string[], handles: fsp.FileHandle[]): Promise<{path: string; handle: fsp.FileHandle}> {
-  await clearFileTemps(file)
-  const tmp = fileTempPath(file)
   try {
-    const handle = await fsp.open(tmp, 'wx')
-    temps.push(tmp)
-    handles.push(handle)
-    return {path: tmp, handle}
+    const t = await openFileTemp(file)
+    temps.push(t.path)
+    handles.push(t.handle)
+    return t
   } catch (e) {
     const err = e as NodeJS.ErrnoException
     const why = err.code === 'ENOENT' ? 'no such directory' : err.code === 'EACCES' ? 'permission denied' : err.message

@@ -16,7 +16,7 @@ import * as fsp from 'node:fs/promises'
 
 import {OcitoolError, isOcitoolError} from '../errors.js'
 import {BLOCK} from './tar-header.js'
-import {clearFileTemps, fileTempPath} from '../layout/stale-temps.js'
+import {fileTempPath, openFileTemp} from '../layout/stale-temps.js'
 
 /** TRAILER is the end-of-archive marker: two zero blocks. */
 const TRAILER = 2 * BLOCK
@@ -230,7 +230,7 @@ export class PositionedTarFile {
   }
 
   private open(): Promise<fsp.FileHandle> {
-    this.handle ??= clearFileTemps(this.target).then(() => fsp.open(this.tmp, 'wx')).catch((e: unknown) => {
+    this.handle ??= openFileTemp(this.target, this.tmp).then((t) => t.handle).catch((e: unknown) => {
       const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'its directory does not exist' : (e as Error).message
       throw new OcitoolError(`${this.description}: cannot create ${this.target}: ${why}`, {code: 'WRITE', cause: e})
     })

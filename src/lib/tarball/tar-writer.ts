@@ -19,7 +19,7 @@ import type {Readable, Writable} from 'node:stream'
 import * as tar from 'tar-stream'
 
 import {IntegrityError, InterruptedError, OcitoolError, isOcitoolError} from '../errors.js'
-import {clearFileTemps, fileTempPath} from '../layout/stale-temps.js'
+import {openFileTemp} from '../layout/stale-temps.js'
 
 /** TRAILER is the end-of-archive marker: two zero blocks. */
 const TRAILER = 1024
@@ -47,9 +47,8 @@ class FileOutput implements Output {
   }
 
   static async create(final: string): Promise<FileOutput> {
-    await clearFileTemps(final)
-    const tmp = fileTempPath(final)
-    return new FileOutput(await fsp.open(tmp, 'wx'), tmp, final)
+    const {path, handle} = await openFileTemp(final)
+    return new FileOutput(handle, path, final)
   }
 
   async write(bufs: Buffer[], pos: number): Promise<void> {
