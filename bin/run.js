@@ -7,8 +7,11 @@
 // image: export 36-42k -> 15-17k page faults and ~0.3 CPU-s less, pull 29-31k -> 14k faults,
 // flatten 52-80k -> 22-26k faults. The line stays under 128 bytes: kernels before Linux 5.1
 // cut a longer one.
-// `ocitool --version` alone is answered here, in oclif's exact format, without loading oclif
-// (which costs ~100 ms of module loading); everything else goes through oclif.
+// This file is CommonJS (bin/package.json says so): an ES module entry costs a short command
+// ~10 ms of Node's ES module loader (measured with --cpu-prof on `digest`), and nothing here
+// needs it. `ocitool --version` alone is answered here, in oclif's exact format, without loading
+// oclif (which costs ~100 ms of module loading); everything else goes through oclif.
+'use strict'
 const argv = hoistGlobalFlags(process.argv.slice(2))
 
 /**
@@ -32,9 +35,10 @@ function hoistGlobalFlags(args) {
   const dashes = rest.indexOf('--')
   return dashes === -1 ? [...rest, ...lead] : [...rest.slice(0, dashes), ...lead, ...rest.slice(dashes)]
 }
+const path = require('node:path')
+const root = path.join(__dirname, '..')
 if (argv.length === 1 && argv[0] === '--version') {
-  const {readFileSync} = await import('node:fs')
-  const {version} = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+  const {version} = JSON.parse(require('node:fs').readFileSync(path.join(root, 'package.json'), 'utf8'))
   process.stdout.write(`ocitool/${version} ${process.platform}-${process.arch} node-${process.version}\n`)
 } else {
   // oclif checks package.json `engines` with semver (47 modules) at import; npm already enforces
@@ -43,8 +47,6 @@ if (argv.length === 1 && argv[0] === '--version') {
   process.env.OCLIF_DISABLE_ENGINE_WARNING = '1'
   // the build bundles @oclif/core into dist/oclif-core.cjs (one file to open instead of ~150),
   // the same instance the bundled commands require; their compiled code is kept between runs
-  const {createRequire} = await import('node:module')
-  const require = createRequire(import.meta.url)
   // V8 counts bytes held by Buffers since the last full GC against the old generation's limit,
   // so a transfer (a few hundred MB/s of short-lived socket buffers over a ~10 MB heap) kept
   // starting incremental marking: 15-20 full GCs per copy, their concurrent marking threads
@@ -54,11 +56,15 @@ if (argv.length === 1 && argv[0] === '--version') {
   require('node:v8').setFlagsFromString('--no-incremental-marking')
   // ocitool's own commands skip oclif's plugin discovery (./fast-path.cjs); the rest is oclif's
   const fast = require('./fast-path.cjs')
-  const root = new URL('..', import.meta.url).pathname
   const r = fast.route(argv, root)
-  require('./compile-cache.cjs').enable(new URL('../dist', import.meta.url).pathname, r ? 'fast' : 'oclif')
+  require('./compile-cache.cjs').enable(path.join(root, 'dist'), r ? 'fast' : 'oclif')
   const oclif = require('../dist/oclif-core.cjs')
   if (had === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING
   else process.env.OCLIF_DISABLE_ENGINE_WARNING = had
-  if (!r || !(await fast.run(r, root, oclif))) await oclif.execute({args: argv, dir: import.meta.url})
+  // oclif finds the package from `dir` upwards: the package's own directory, not bin/ (whose
+  // package.json only says that this directory holds CommonJS)
+  const run = async () => {
+    if (!r || !(await fast.run(r, root, oclif))) await oclif.execute({args: argv, dir: root})
+  }
+  run()
 }

@@ -131,9 +131,23 @@ const dependencyPatches = {
     })
   },
 }
+/**
+ * oclifImports points some of @oclif/core's imports at our own modules (scripts/shims/), each
+ * with the same exports as the module it stands for, where the real one does at import what
+ * a start of ocitool never uses; a module name instead of a patch of oclif's text.
+ */
+const OCLIF_SHIMS = {'wsl-utils': join(root, 'scripts/shims/wsl-utils.js')}
+const oclifImports = {
+  name: 'oclif-imports',
+  setup(b) {
+    b.onResolve({filter: new RegExp(`^(${Object.keys(OCLIF_SHIMS).join('|')})$`)}, (a) =>
+      a.importer.includes(`${sep}@oclif${sep}core${sep}`) ? {path: OCLIF_SHIMS[a.path]} : undefined,
+    )
+  },
+}
 await build({
   entryPoints: [join(root, 'node_modules/@oclif/core/lib/index.js')],
-  plugins: [dependencyPatches],
+  plugins: [oclifImports, dependencyPatches],
   outfile: join(dist, 'oclif-core.cjs'),
   bundle: true,
   format: 'cjs',
@@ -167,7 +181,7 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  plugins: [sharedOclif, dependencyPatches],
+  plugins: [sharedOclif, oclifImports, dependencyPatches],
   logLevel: 'warning',
   minifyWhitespace: true,
 })

@@ -3,7 +3,7 @@
 // results, bad references, bad and unknown flags, missing arguments, --json, help, aliases,
 // topics, global flags before the command, batch mode, unknown commands.
 import assert from 'node:assert/strict'
-import {readdir} from 'node:fs/promises'
+import {readdir, readFile, writeFile} from 'node:fs/promises'
 import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {runCli, type CliOptions} from '../support/cli.js'
@@ -67,6 +67,27 @@ describe('fast path', () => {
     assert.equal(unknown.code, 2)
     assert.match(unknown.stderr, /did you mean "ls"/)
     assert.equal((await same(['version', '--json'])).code, 0)
+  })
+
+  it('loads no module a registry query does not use (child processes, TTY, fs/promises, crypto, zlib)', async () => {
+    // every Node module the process loaded, written when it exits (a --require of the test's own)
+    const dir = await tmpDir('fast-path-modules')
+    try {
+      const preload = path.join(dir.path, 'modules.cjs')
+      const list = path.join(dir.path, 'modules.txt')
+      await writeFile(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')))\n`)
+      // manifest hashes the body it prints (node:crypto); digest reads the registry's header
+      for (const args of [['digest', ref], ['manifest', ref], ['ls', `${reg.host}/fast/app`]]) {
+        const r = await runCli(args, {env: {NODE_OPTIONS: `--require ${preload}`}})
+        assert.equal(r.code, 0, r.stderr)
+        const loaded = (await readFile(list, 'utf8')).split('\n').filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13))
+        const needless = loaded.filter((m) => /^(child_process|tty|fs\/promises|zlib|readline|internal\/modules\/esm\/module_job)$/.test(m) || (m === 'crypto' && args[0] !== 'manifest'))
+        assert.deepEqual(needless, [], `ocitool ${args[0]} loaded ${needless.join(', ')}`)
+        assert.ok(loaded.includes('http'), `ocitool ${args[0]}: the list is the real one (http is in it)`)
+      }
+    } finally {
+      await dir.remove()
+    }
   })
 
   it('is the path taken (its compiled-code cache entries), and OCITOOL_NO_FAST_PATH=1 turns it off', async () => {

@@ -236,7 +236,7 @@ async function eachEntry(layer: FlattenLayer, open: () => Promise<Readable>, sig
   let input: Readable | undefined
   const extract = tar.extract(EXTRACT_OPTIONS)
   try {
-    input = await decompressLayer(await open(), layer.what)
+    input = await decompressLayer(await open(), layer.what, layer.size)
     const feeding = pipeline(input, extract)
     feeding.catch(() => {})
     let ordinal = 0

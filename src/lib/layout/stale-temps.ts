@@ -12,8 +12,11 @@ import * as fsp from 'node:fs/promises'
 import {hostname} from 'node:os'
 import * as path from 'node:path'
 
-/** the host part of temporary names written by this process */
-export const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8)
+let hostTagOf: string | undefined
+/** hostTag: the host part of temporary names written by this process (hashed on first use: node:crypto loads then, not with every command) */
+export function hostTag(): string {
+  return (hostTagOf ??= createHash('sha256').update(hostname()).digest('hex').slice(0, 8))
+}
 
 /** a dead writer's file untouched this long is removed */
 export const STALE_AFTER_MS = 30_000
@@ -22,7 +25,7 @@ export const ABANDONED_AFTER_MS = 24 * 60 * 60 * 1000
 
 /** writerName is the middle of a temporary name this process writes: `<host>.<pid>.` */
 export function writerName(): string {
-  return `${HOST_TAG}.${process.pid}.`
+  return `${hostTag()}.${process.pid}.`
 }
 
 /** isStale decides for one temporary file name (without the prefix) and its mtime. */
@@ -30,7 +33,7 @@ export function isStale(rest: string, mtimeMs: number, now = Date.now(), alive: 
   const age = now - mtimeMs
   if (age >= ABANDONED_AFTER_MS) return true
   const m = /^([0-9a-f]{8})\.(\d+)\./.exec(rest)
-  if (!m || m[1] !== HOST_TAG) return false
+  if (!m || m[1] !== hostTag()) return false
   const pid = Number(m[2])
   return pid !== process.pid && age >= STALE_AFTER_MS && !alive(pid)
 }

@@ -177,7 +177,7 @@ export class LegacyDockerArchiveSink implements Sink {
   private async putLayer(desc: Descriptor, data: Readable): Promise<void> {
     this.inflight = data
     try {
-      const body = await decompressLayer(data, `${this.description}: layer ${desc.digest}`)
+      const body = await decompressLayer(data, `${this.description}: layer ${desc.digest}`, desc.size)
       this.inflight = body
       const hash = createDigester('sha256')
       const entry = await this.out.streamEntry(body, (chunk) => hash.update(chunk))
