@@ -3,8 +3,10 @@
 // it). On Node 20 nothing does it for ES modules, and compiling the bundles again on every run
 // costs a fifth of a short command's time. An entry is taken when the process exits, so it
 // holds every function the run compiled (the command's own code, the HTTP client, oclif's
-// parser), not only the bundle's top level; bytecode flushing is off so none of it is dropped
-// first (V8 flushes the bytecode of functions not run for a few full GCs).
+// parser), not only the bundle's top level; on oclif's path bin/run.js turns bytecode flushing
+// off so none of it is dropped first (V8 flushes the bytecode of functions not run for a few
+// full GCs). V8 refuses cached data made under other flags, so the flags a path sets are set
+// before it compiles anything (see flagsChanging): the quick path sets none.
 //
 // One file per bundle and variant (the caller's word: the fast path and oclif's path run
 // different parts of oclif's bundle) in $XDG_CACHE_HOME/ocitool/v8 (else ~/.cache/ocitool/v8),
@@ -17,7 +19,6 @@
 'use strict'
 const fs = require('node:fs')
 const Module = require('node:module')
-const os = require('node:os')
 const path = require('node:path')
 const vm = require('node:vm')
 
@@ -31,11 +32,11 @@ function enable(root, variant = 'main') {
     Module.enableCompileCache()
     return
   }
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache')
+  // os.homedir() reads $HOME first too; node:os itself costs a millisecond to load
+  const base = process.env.XDG_CACHE_HOME || path.join(process.env.HOME || require('node:os').homedir(), '.cache')
   const dir = path.join(base, 'ocitool', 'v8')
-  require('node:v8').setFlagsFromString('--no-flush-bytecode')
   const prefix = root.endsWith(path.sep) ? root : root + path.sep
-  const fresh = []
+  const fresh = pending
   const compile = Module.prototype._compile
   Module.prototype._compile = function (content, filename) {
     if (!filename.startsWith(prefix) || !filename.endsWith('.cjs')) return compile.call(this, content, filename)
@@ -94,4 +95,14 @@ function prune(dir) {
 /** about two builds' worth of bundles (each command's, and oclif's) */
 const MAX_ENTRIES = 96
 
-module.exports = {enable}
+/**
+ * flagsChanging: the caller is about to change V8's flags. V8 refuses cached data made under
+ * other flags than its own, and an entry is made at exit: one for a script compiled before the
+ * change would be refused by every run like this one, so none is written.
+ */
+function flagsChanging() {
+  pending.length = 0
+}
+const pending = []
+
+module.exports = {enable, flagsChanging}

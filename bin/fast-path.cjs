@@ -149,6 +149,28 @@ function silentLogger(namespace) {
   return {namespace, child: (ns, delimiter = ':') => silentLogger(`${namespace}${delimiter}${ns}`), debug: quiet, error: quiet, info: quiet, trace: quiet, warn: quiet}
 }
 
+/** commands with a quick path that needs no oclif at all (src/lib/cli/lean.ts, dist/lean.cjs) */
+const LEAN_IDS = new Set(['digest', 'ls'])
+
+/**
+ * lean: whether to try the routed command on the quick path (dist/lean.cjs): one of LEAN_IDS,
+ * and no plugin installed that a keychain hook could come from (oclif's data dir, found as
+ * oclif's Config finds it: OCITOOL_DATA_DIR, else $XDG_DATA_HOME or ~/.local/share, then the
+ * package's dirname). Windows keeps oclif's path, whose data dir rules differ there.
+ */
+function lean(r, root) {
+  if (!LEAN_IDS.has(r.id) || process.platform === 'win32' || process.env.OCITOOL_NO_LEAN) return false
+  let pjson
+  try {
+    pjson = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'))
+  } catch {
+    return false
+  }
+  const home = process.env.HOME || require('node:os').homedir()
+  const data = process.env.OCITOOL_DATA_DIR || path.join(process.env.XDG_DATA_HOME || path.join(home, '.local', 'share'), pjson.oclif?.dirname || pjson.name)
+  return hasUserPlugins(data) ? false : {version: pjson.version}
+}
+
 /** hasUserPlugins: whether oclif would load plugins from the data dir (anything unreadable but a missing file counts as yes). */
 function hasUserPlugins(dataDir) {
   let text
@@ -165,4 +187,4 @@ function hasUserPlugins(dataDir) {
   }
 }
 
-module.exports = {collate, route, run}
+module.exports = {collate, lean, route, run}

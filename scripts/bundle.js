@@ -185,6 +185,27 @@ await build({
   logLevel: 'warning',
   minifyWhitespace: true,
 })
+// the quick path of the plainest queries (src/lib/cli/lean.ts): no oclif in it, which the
+// build holds to (an import of @oclif/core fails it)
+const noOclif = {
+  name: 'no-oclif',
+  setup(b) {
+    b.onResolve({filter: /^@oclif\/core$/}, (a) => ({errors: [{text: `${a.importer} imports @oclif/core: the quick path (dist/lean.cjs) must not load oclif`}]}))
+  },
+}
+await build({
+  entryPoints: [join(dist, 'lib', 'cli', 'lean.js')],
+  absWorkingDir: dist,
+  outfile: join(tmp, 'lean.cjs'),
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  plugins: [noOclif, dependencyPatches],
+  logLevel: 'warning',
+  minifyWhitespace: true,
+})
+writeFileSync(join(dist, 'lean.cjs'), lazyBuiltins(readFileSync(join(tmp, 'lean.cjs'), 'utf8')))
 // each bundle requires oclif's by its relative path: resolving `#oclif-core` through package.json
 // `imports` goes through node's ES module resolver (measured: 9-20 ms for the first require of a
 // process, 1.2 ms each after; a relative path 0.8 ms, then 0.04)
@@ -200,7 +221,7 @@ rmSync(join(dist, 'commands'), {recursive: true, force: true})
 renameSync(join(tmp, 'commands'), join(dist, 'commands'))
 rmSync(tmp, {recursive: true, force: true})
 // our own sources must not call import() either (import statically, or let esbuild inline it)
-for (const file of [join(dist, 'oclif-core.cjs'), ...find(join(dist, 'commands'), '.cjs')]) {
+for (const file of [join(dist, 'oclif-core.cjs'), join(dist, 'lean.cjs'), ...find(join(dist, 'commands'), '.cjs')]) {
   const m = /.{0,60}(?<![\w.$'"`])import\(.{0,40}/.exec(readFileSync(file, 'utf8'))
   if (m) throw new Error(`${file}: a dynamic import() is left in the bundle: ${m[0]}`)
 }

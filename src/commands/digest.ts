@@ -7,6 +7,7 @@ import {UsageError} from '../lib/errors.js'
 import {fileLocation, parseLocation} from '../lib/stores/location.js'
 import type {Platform} from '../lib/oci/types.js'
 import * as ops from '../lib/ops/digest.js'
+import {localDigest, looseDigest} from '../lib/ops/local-digest.js'
 
 export default class Digest extends OcitoolCommand {
   static override summary = 'Print the digest of an image or index'
@@ -39,7 +40,7 @@ Several images (or "-": one per line on stdin) are resolved concurrently on one 
     const {args, positional, flags} = await this.parseCommand(Digest)
     if (isBatch(positional)) return this.batch(positional, flags)
     if (flags.config !== undefined) {
-      const result = await ops.looseDigest({config: flags.config, layers: flags.layer ?? [], digests: flags.digest, manifest: flags.manifest, oci: flags.oci, base: flags.tarball})
+      const result = await looseDigest({config: flags.config, layers: flags.layer ?? [], digests: flags.digest, manifest: flags.manifest, oci: flags.oci, base: flags.tarball})
       if (flags['output-digest']) await writeFile(flags['output-digest'], result.digest)
       this.log(result.digest)
       return result
@@ -47,7 +48,7 @@ Several images (or "-": one per line on stdin) are resolved concurrently on one 
     if (!args.image && !flags.tarball) throw new UsageError('digest needs an IMAGE or --tarball FILE')
     const loc = flags.tarball !== undefined ? fileLocation(flags.tarball) : parseLocation(args.image!)
     const options = {...this.remoteOptions(), platform: flags.platform}
-    const result = loc.kind === 'registry' ? await ops.digest(loc.ref, options) : await ops.localDigest(loc, options)
+    const result = loc.kind === 'registry' ? await ops.digest(loc.ref, options) : await localDigest(loc, options)
     if (flags['output-digest']) await writeFile(flags['output-digest'], result.digest)
     this.log(flags['full-ref'] ? result.fullRef : result.digest)
     return result
@@ -62,7 +63,7 @@ Several images (or "-": one per line on stdin) are resolved concurrently on one 
       (input, options) => {
         const loc = parseLocation(input)
         const o = {...options, platform: flags.platform}
-        return loc.kind === 'registry' ? ops.digest(loc.ref, o) : ops.localDigest(loc, o)
+        return loc.kind === 'registry' ? ops.digest(loc.ref, o) : localDigest(loc, o)
       },
       {text: (input, r) => `${input} ${flags['full-ref'] ? r.fullRef : r.digest}`, json: (_, r) => ({...r})},
     )

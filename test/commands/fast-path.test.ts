@@ -94,9 +94,9 @@ describe('fast path', () => {
     const cache = await tmpDir('fast-path-cache')
     try {
       const entries = async () => (await readdir(path.join(cache.path, 'ocitool', 'v8'))).filter((n) => n.startsWith('oclif-core.cjs.'))
-      assert.equal((await runCli(['digest', ref], {env: {XDG_CACHE_HOME: cache.path}})).code, 0)
+      assert.equal((await runCli(['manifest', ref], {env: {XDG_CACHE_HOME: cache.path}})).code, 0)
       assert.deepEqual((await entries()).map((n) => n.split('.')[2]), ['fast'])
-      assert.equal((await runCli(['digest', ref], {env: {XDG_CACHE_HOME: cache.path, OCITOOL_NO_FAST_PATH: '1'}})).code, 0)
+      assert.equal((await runCli(['manifest', ref], {env: {XDG_CACHE_HOME: cache.path, OCITOOL_NO_FAST_PATH: '1'}})).code, 0)
       assert.deepEqual((await entries()).map((n) => n.split('.')[2]).sort(), ['fast', 'oclif'])
     } finally {
       await cache.remove()

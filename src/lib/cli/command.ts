@@ -4,7 +4,6 @@
  * AbortSignal, and renders every failure as one line with the exit code of its class.
  */
 import {setMaxListeners} from 'node:events'
-import {statSync} from 'node:fs'
 import {Command, Flags, type Interfaces} from '@oclif/core'
 import {ExitCode, UsageError} from '../errors.js'
 import type {Keychain} from '../auth/types.js'
@@ -13,7 +12,10 @@ import type {TransferEvent} from '../transfer/engine.js'
 import type {BatchRender} from './batch.js'
 import {buildKeychain} from './keychain.js'
 import {registriesFileTls} from '../auth/registries-tls.js'
+import {checkCaFiles} from './ca-files.js'
 import {describeFailure} from './failure.js'
+
+export {checkCaFiles}
 import type {ProgressMode} from './progress.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof OcitoolCommand)['baseFlags'] & T['flags']>
@@ -183,17 +185,4 @@ function readStdin(): Promise<string> {
     process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
     process.stdin.on('error', reject)
   })
-}
-
-/** checkCaFiles refuses CA files that are not readable files (`--ca-file`, DXF_TLSVERIFY), before any request. */
-export function checkCaFiles(files: string[] | undefined, what: string): void {
-  for (const f of files ?? []) {
-    let ok = false
-    try {
-      ok = statSync(f).isFile()
-    } catch {
-      // reported below
-    }
-    if (!ok) throw new UsageError(`${what} ${f}: no such file`, {code: 'BAD_CA_FILE'})
-  }
 }

@@ -26,7 +26,8 @@ export interface OcitoolHooks {
  * load on the first question, so a command talking to an open registry never loads them.
  */
 export function buildKeychain(opts: {
-  config: Config
+  /** oclif's Config, whose plugins' hooks are asked last; none: no plugin is installed (the quick path, ./lean.ts) */
+  config?: Config
   flags?: {username: string; password: string}
   /** keychains asked first (copy's per-side credentials) */
   first?: Keychain[]
@@ -38,7 +39,7 @@ export function buildKeychain(opts: {
     async resolve(request) {
       inner ??= import('../auth/keychain.js').then(
         ({MultiKeychain, defaultKeychains}) =>
-          new MultiKeychain([...defaultKeychains({flags: opts.flags, first: opts.first, log: opts.warn}), new PluginKeychain(opts.config, opts.warn)], {log: opts.warn}),
+          new MultiKeychain([...defaultKeychains({flags: opts.flags, first: opts.first, log: opts.warn}), ...(opts.config ? [new PluginKeychain(opts.config, opts.warn)] : [])], {log: opts.warn}),
       )
       return (await inner).resolve(request)
     },

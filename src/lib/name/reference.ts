@@ -346,12 +346,18 @@ export function parseRegistry(input: string): string {
   return normaliseRegistry(input)
 }
 
-const PRIVATE_ADDRESSES = new BlockList()
-PRIVATE_ADDRESSES.addSubnet('127.0.0.0', 8, 'ipv4')
-PRIVATE_ADDRESSES.addSubnet('10.0.0.0', 8, 'ipv4')
-PRIVATE_ADDRESSES.addSubnet('172.16.0.0', 12, 'ipv4')
-PRIVATE_ADDRESSES.addSubnet('192.168.0.0', 16, 'ipv4')
-PRIVATE_ADDRESSES.addAddress('::1', 'ipv6')
+let privateAddresses: BlockList | undefined
+/** the loopback and RFC 1918 ranges, made on first use (not when a command loads) */
+function privateRanges(): BlockList {
+  if (privateAddresses) return privateAddresses
+  const list = new BlockList()
+  list.addSubnet('127.0.0.0', 8, 'ipv4')
+  list.addSubnet('10.0.0.0', 8, 'ipv4')
+  list.addSubnet('172.16.0.0', 12, 'ipv4')
+  list.addSubnet('192.168.0.0', 16, 'ipv4')
+  list.addAddress('::1', 'ipv6')
+  return (privateAddresses = list)
+}
 
 const IPV4 = /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/
 
@@ -370,7 +376,7 @@ export function isInsecureByDefault(host: string): boolean {
     h = h.slice(0, h.indexOf(':'))
   }
   if (h === 'localhost' || h.endsWith('.localhost') || h.endsWith('.local')) return true
-  if (IPV4.test(h)) return PRIVATE_ADDRESSES.check(h, 'ipv4')
-  if (isIPv6(h)) return PRIVATE_ADDRESSES.check(h, 'ipv6')
+  if (IPV4.test(h)) return privateRanges().check(h, 'ipv4')
+  if (isIPv6(h)) return privateRanges().check(h, 'ipv6')
   return false
 }

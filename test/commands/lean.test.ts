@@ -1,0 +1,123 @@
+// The quick path (src/lib/cli/lean.ts, dist/lean.cjs): `digest IMAGE` and `ls REPO` answered
+// without oclif. Every answer (stdout, stderr, exit code) equals oclif's path
+// (OCITOOL_NO_LEAN=1) on the real registry: results, indexes by platform, tags and their
+// options, a missing manifest, bad names, credentials (refused, from the Docker config), TLS
+// with --ca-file, a missing CA file. Command lines it does not take go to oclif, checked on the
+// compiled-code cache's entries (the variant word names the path a run took).
+import assert from 'node:assert/strict'
+import {mkdir, readdir, rm, writeFile} from 'node:fs/promises'
+import * as path from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {runCli, type CliOptions} from '../support/cli.js'
+import {pushFixture} from '../support/fixtures.js'
+import {startRegistry, type RunningRegistry} from '../support/registry.js'
+import {tmpDir} from '../support/tmp.js'
+
+describe('quick path (digest, ls)', () => {
+  let reg: RunningRegistry
+  let basic: RunningRegistry
+  let tls: RunningRegistry
+  let ref: string
+  let index: string
+  before(async () => {
+    ;[reg, basic, tls] = await Promise.all([startRegistry({flavour: 'plain'}), startRegistry({flavour: 'basic'}), startRegistry({flavour: 'tls'})])
+    await pushFixture(reg, 'quick/app:1', 'oci', 'lean-1')
+    await pushFixture(reg, 'quick/app:2', 'docker', 'lean-2')
+    await pushFixture(reg, 'quick/multi:1', 'index', 'lean-index')
+    ref = `${reg.host}/quick/app:1`
+    index = `${reg.host}/quick/multi:1`
+  })
+  after(async () => {
+    await Promise.all([reg?.stop(), basic?.stop(), tls?.stop()])
+  })
+
+  async function same(args: string[], opts: CliOptions = {}) {
+    const quick = await runCli(args, opts)
+    const oclif = await runCli(args, {...opts, env: {...opts.env, OCITOOL_NO_LEAN: '1'}})
+    const show = `ocitool ${args.join(' ')}`
+    assert.equal(quick.stdout, oclif.stdout, `${show}: stdout`)
+    assert.equal(quick.stderr, oclif.stderr, `${show}: stderr`)
+    assert.equal(quick.code, oclif.code, `${show}: exit code`)
+    return quick
+  }
+
+  it('answers digest as oclif does: results, --full-ref, --platform, a missing tag, bad names', async () => {
+    const d = await same(['digest', ref])
+    assert.equal(d.code, 0, d.stderr)
+    assert.match(d.stdout, /^sha256:[0-9a-f]{64}\n$/)
+    const full = await same(['digest', ref, '--full-ref'])
+    assert.equal(full.stdout, `${reg.host}/quick/app@${d.stdout.trim()}\n`)
+    const child = await same(['digest', index, '--platform', 'linux/arm64'])
+    assert.equal(child.code, 0, child.stderr)
+    assert.notEqual(child.stdout, (await same(['digest', index])).stdout, 'the child is not the index')
+    assert.equal((await same(['digest', `--platform=linux/amd64`, index])).code, 0)
+    assert.equal((await same(['digest', index, '--platform', 'plan9/mips'])).code, 3, 'no such platform')
+    assert.equal((await same(['digest', index, '--platform', '///'])).code, 2, 'a bad platform (oclif words it)')
+    const missing = await same(['digest', `${reg.host}/quick/app:nope`])
+    assert.equal(missing.code, 3)
+    assert.match(missing.stderr, /^Error: .*not found/)
+    assert.equal((await same(['digest', 'Bad::Name'])).code, 2)
+    assert.equal((await same(['digest', `${reg.host}/quick/app@sha256:${'0'.repeat(64)}`])).code, 3)
+    assert.equal((await same(['digest', '127.0.0.1:1/quick/app:1'], {env: {OCITOOL_RETRIES: '0'}})).code, 5, 'nothing listens there')
+  })
+
+  it('answers ls as oclif does: tags, --full-ref, -O, --max-pages, a missing repository', async () => {
+    const tags = await same(['ls', `${reg.host}/quick/app`])
+    assert.deepEqual(tags.stdout.split('\n').sort(), ['', '1', '2'])
+    const full = await same(['ls', `${reg.host}/quick/app`, '--full-ref', '-O'])
+    assert.deepEqual(full.stdout.split('\n').sort(), ['', `${reg.host}/quick/app:1`, `${reg.host}/quick/app:2`])
+    assert.equal((await same(['ls', `${reg.host}/quick/app`, '--max-pages', '0'])).code, 0)
+    assert.equal((await same(['ls', `${reg.host}/quick/none`])).code, 3)
+    assert.equal((await same(['ls', `${reg.host}/quick/app:1`])).code, 2, 'a tag is not a repository')
+  })
+
+  it('answers with credentials as oclif does: refused without them, accepted from the Docker config', async () => {
+    const refused = await same(['digest', `${basic.host}/quick/app:1`])
+    assert.equal(refused.code, 4, refused.stderr)
+    const home = await tmpDir('lean-home')
+    try {
+      const docker = path.join(home.path, '.docker')
+      await mkdir(docker)
+      const auth = Buffer.from(`alice:${basic.users.alice}`).toString('base64')
+      await writeFile(path.join(docker, 'config.json'), JSON.stringify({auths: {[basic.host]: {auth}}}))
+      const env = {HOME: home.path, DOCKER_CONFIG: docker}
+      const ok = await same(['ls', `${basic.host}/quick/none`], {env})
+      assert.equal(ok.code, 3, `authenticated: the repository is missing, not the credentials (${ok.stderr})`)
+    } finally {
+      await home.remove()
+    }
+  })
+
+  it('answers over TLS as oclif does: --ca-file trusted, a missing CA file refused', async () => {
+    const r = await same(['ls', `${tls.host}/quick/none`, '--ca-file', tls.caFile!])
+    assert.equal(r.code, 3, r.stderr)
+    assert.notEqual((await same(['ls', `${tls.host}/quick/none`])).code, 0, 'an unknown CA')
+    const bad = await same(['digest', ref, '--ca-file', '/nonexistent/ca.pem'])
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /--ca-file \/nonexistent\/ca\.pem: no such file/)
+  })
+
+  it('is the path taken for the lines it knows, and leaves the rest to oclif', async () => {
+    const cache = await tmpDir('lean-cache')
+    try {
+      const env = {XDG_CACHE_HOME: cache.path}
+      const variants = async () => {
+        const names = await readdir(path.join(cache.path, 'ocitool', 'v8')).catch(() => [] as string[])
+        await Promise.all(names.map((n) => rm(path.join(cache.path, 'ocitool', 'v8', n))))
+        return [...new Set(names.map((n) => `${n.split('.')[0]}.${n.split('.')[2]}`))].sort()
+      }
+      assert.equal((await runCli(['digest', ref, '--insecure'], {env})).code, 0)
+      assert.deepEqual(await variants(), ['lean.lean'], 'digest: the quick bundle only, no oclif')
+      assert.equal((await runCli(['ls', `${reg.host}/quick/app`], {env})).code, 0)
+      assert.deepEqual(await variants(), ['lean.lean'])
+      for (const args of [['digest', ref, '--json'], ['digest', ref, '-v'], ['digest', ref, ref], ['ls', `${reg.host}/quick/app`, '--bogus']]) {
+        await runCli(args, {env})
+        assert.ok((await variants()).includes('oclif-core.lean'), `ocitool ${args.join(' ')} goes to oclif`)
+      }
+      assert.equal((await runCli(['digest', ref], {env: {...env, OCITOOL_NO_LEAN: '1'}})).code, 0)
+      assert.deepEqual(await variants(), ['digest.fast', 'oclif-core.fast'])
+    } finally {
+      await cache.remove()
+    }
+  })
+})
