@@ -1,7 +1,7 @@
 // bin/compile-cache.cjs: V8's compiled code of the bundles is kept between runs, a damaged
 // entry is ignored and replaced, and OCITOOL_NO_COMPILE_CACHE turns it off.
 import assert from 'node:assert/strict'
-import {readFile, readdir, writeFile} from 'node:fs/promises'
+import {readFile, readdir, stat, writeFile} from 'node:fs/promises'
 import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {runCli} from '../support/cli.js'
@@ -29,6 +29,29 @@ describe('compiled-code cache', {skip: hasNativeCache && 'Node has module.enable
     assert.equal(second.stdout, first.stdout)
     assert.deepEqual(await entries(), written)
     assert.deepEqual(await Promise.all(written.map((n) => readFile(path.join(dir(), n)))), bytes)
+  })
+
+  it("the quick path's entry is written once, also when runs alternate with lines it leaves to oclif (V8 flags differ there)", async () => {
+    const own = await tmpDir('compile-cache-quick')
+    try {
+      const env = {XDG_CACHE_HOME: own.path, OCITOOL_RETRIES: '0'}
+      const v8dir = path.join(own.path, 'ocitool', 'v8')
+      const lean = async () => {
+        const names = (await readdir(v8dir)).filter((n) => n.startsWith('lean.cjs.lean.'))
+        assert.equal(names.length, 1, names.join(' '))
+        return (await stat(path.join(v8dir, names[0]))).mtimeMs
+      }
+      // nothing listens on port 1: the quick path runs, fails with exit 5, and exits
+      const quick = ['digest', '127.0.0.1:1/quick/app:1']
+      assert.equal((await runCli(quick, {env})).code, 5)
+      const written = await lean()
+      for (const args of [quick, [...quick, '--json'], quick, ['version', '--json'], quick]) {
+        await runCli(args, {env})
+        assert.equal(await lean(), written, `after ocitool ${args.join(' ')}: the entry was written again (V8 refused it)`)
+      }
+    } finally {
+      await own.remove()
+    }
   })
 
   it('a damaged entry is refused by V8, compiled anew and replaced', async () => {
