@@ -150,7 +150,7 @@ function silentLogger(namespace) {
 }
 
 /** commands with a quick path that needs no oclif at all (src/lib/cli/lean.ts, dist/lean.cjs) */
-const LEAN_IDS = new Set(['digest', 'ls'])
+const LEAN_IDS = new Set(['digest', 'manifest', 'config', 'ls'])
 
 /**
  * lean: whether to try the routed command on the quick path (dist/lean.cjs): one of LEAN_IDS,

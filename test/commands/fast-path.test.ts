@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import {readdir, readFile, writeFile} from 'node:fs/promises'
 import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {runCli, type CliOptions} from '../support/cli.js'
+import {runCli, sameAnswers, type CliOptions} from '../support/cli.js'
 import {pushFixture} from '../support/fixtures.js'
 import {startRegistry, type RunningRegistry} from '../support/registry.js'
 import {tmpDir} from '../support/tmp.js'
@@ -21,15 +21,7 @@ describe('fast path', () => {
   })
   after(() => reg?.stop())
 
-  async function same(args: string[], opts: CliOptions = {}) {
-    const fast = await runCli(args, opts)
-    const oclif = await runCli(args, {...opts, env: {...opts.env, OCITOOL_NO_FAST_PATH: '1'}})
-    const show = `ocitool ${args.join(' ')}`
-    assert.equal(fast.stdout, oclif.stdout, `${show}: stdout`)
-    assert.equal(fast.stderr, oclif.stderr, `${show}: stderr`)
-    assert.equal(fast.code, oclif.code, `${show}: exit code`)
-    return fast
-  }
+  const same = (args: string[], opts: CliOptions = {}) => sameAnswers(args, {OCITOOL_NO_FAST_PATH: '1'}, opts)
 
   it('answers as oclif does for results and --json', async () => {
     const digest = await same(['digest', ref])
@@ -94,9 +86,9 @@ describe('fast path', () => {
     const cache = await tmpDir('fast-path-cache')
     try {
       const entries = async () => (await readdir(path.join(cache.path, 'ocitool', 'v8'))).filter((n) => n.startsWith('oclif-core.cjs.'))
-      assert.equal((await runCli(['manifest', ref], {env: {XDG_CACHE_HOME: cache.path}})).code, 0)
+      assert.equal((await runCli(['inspect', ref], {env: {XDG_CACHE_HOME: cache.path}})).code, 0)
       assert.deepEqual((await entries()).map((n) => n.split('.')[2]), ['fast'])
-      assert.equal((await runCli(['manifest', ref], {env: {XDG_CACHE_HOME: cache.path, OCITOOL_NO_FAST_PATH: '1'}})).code, 0)
+      assert.equal((await runCli(['inspect', ref], {env: {XDG_CACHE_HOME: cache.path, OCITOOL_NO_FAST_PATH: '1'}})).code, 0)
       assert.deepEqual((await entries()).map((n) => n.split('.')[2]).sort(), ['fast', 'oclif'])
     } finally {
       await cache.remove()

@@ -1,5 +1,5 @@
-// The quick path (src/lib/cli/lean.ts, dist/lean.cjs): `digest IMAGE` and `ls REPO` answered
-// without oclif. Every answer (stdout, stderr, exit code) equals oclif's path
+// The quick path (src/lib/cli/lean.ts, dist/lean.cjs): `digest IMAGE`, `manifest IMAGE`,
+// `config IMAGE` and `ls REPO` answered without oclif. Every answer (stdout, stderr, exit code) equals oclif's path
 // (OCITOOL_NO_LEAN=1) on the real registry: results, indexes by platform, tags and their
 // options, a missing manifest, bad names, credentials (refused, from the Docker config), TLS
 // with --ca-file, a missing CA file. Command lines it does not take go to oclif, checked on the
@@ -8,12 +8,12 @@ import assert from 'node:assert/strict'
 import {mkdir, readdir, rm, writeFile} from 'node:fs/promises'
 import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {runCli, type CliOptions} from '../support/cli.js'
+import {runCli, sameAnswers, type CliOptions} from '../support/cli.js'
 import {pushFixture} from '../support/fixtures.js'
 import {startRegistry, type RunningRegistry} from '../support/registry.js'
 import {tmpDir} from '../support/tmp.js'
 
-describe('quick path (digest, ls)', () => {
+describe('quick path (digest, manifest, config, ls)', () => {
   let reg: RunningRegistry
   let basic: RunningRegistry
   let tls: RunningRegistry
@@ -31,15 +31,7 @@ describe('quick path (digest, ls)', () => {
     await Promise.all([reg?.stop(), basic?.stop(), tls?.stop()])
   })
 
-  async function same(args: string[], opts: CliOptions = {}) {
-    const quick = await runCli(args, opts)
-    const oclif = await runCli(args, {...opts, env: {...opts.env, OCITOOL_NO_LEAN: '1'}})
-    const show = `ocitool ${args.join(' ')}`
-    assert.equal(quick.stdout, oclif.stdout, `${show}: stdout`)
-    assert.equal(quick.stderr, oclif.stderr, `${show}: stderr`)
-    assert.equal(quick.code, oclif.code, `${show}: exit code`)
-    return quick
-  }
+  const same = (args: string[], opts: CliOptions = {}) => sameAnswers(args, {OCITOOL_NO_LEAN: '1'}, opts)
 
   it('answers digest as oclif does: results, --full-ref, --platform, a missing tag, bad names', async () => {
     const d = await same(['digest', ref])
@@ -59,6 +51,21 @@ describe('quick path (digest, ls)', () => {
     assert.equal((await same(['digest', 'Bad::Name'])).code, 2)
     assert.equal((await same(['digest', `${reg.host}/quick/app@sha256:${'0'.repeat(64)}`])).code, 3)
     assert.equal((await same(['digest', '127.0.0.1:1/quick/app:1'], {env: {OCITOOL_RETRIES: '0'}})).code, 5, 'nothing listens there')
+  })
+
+  it('answers manifest and config as oclif does: the bytes, --platform, a missing tag, bad names', async () => {
+    for (const cmd of ['manifest', 'config']) {
+      const r = await same([cmd, ref])
+      assert.equal(r.code, 0, r.stderr)
+      assert.ok(JSON.parse(r.stdout), `${cmd}: a JSON document`)
+      assert.equal((await same([cmd, index, '--platform', 'linux/arm64'])).code, 0)
+      assert.equal((await same([cmd, index, '--platform=plan9/mips'])).code, 3)
+      assert.equal((await same([cmd, `${reg.host}/quick/app:nope`])).code, 3)
+      assert.equal((await same([cmd, 'Bad::Name'])).code, 2)
+    }
+    const m = await runCli(['manifest', ref])
+    assert.equal(m.stdoutBytes.toString('hex'), (await runCli(['manifest', ref], {env: {OCITOOL_NO_LEAN: '1'}})).stdoutBytes.toString('hex'), 'the exact bytes')
+    assert.match((await same(['manifest', index])).stdout, /"manifests"/, 'an index as it is')
   })
 
   it('answers ls as oclif does: tags, --full-ref, -O, --max-pages, a missing repository', async () => {
@@ -108,8 +115,10 @@ describe('quick path (digest, ls)', () => {
       }
       assert.equal((await runCli(['digest', ref, '--insecure'], {env})).code, 0)
       assert.deepEqual(await variants(), ['lean.lean'], 'digest: the quick bundle only, no oclif')
-      assert.equal((await runCli(['ls', `${reg.host}/quick/app`], {env})).code, 0)
-      assert.deepEqual(await variants(), ['lean.lean'])
+      for (const args of [['ls', `${reg.host}/quick/app`], ['manifest', ref], ['config', ref]]) {
+        assert.equal((await runCli(args, {env})).code, 0)
+        assert.deepEqual(await variants(), ['lean.lean'], `ocitool ${args.join(' ')}`)
+      }
       for (const args of [['digest', ref, '--json'], ['digest', ref, '-v'], ['digest', ref, ref], ['ls', `${reg.host}/quick/app`, '--bogus']]) {
         await runCli(args, {env})
         assert.ok((await variants()).includes('oclif-core.lean'), `ocitool ${args.join(' ')} goes to oclif`)

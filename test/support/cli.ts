@@ -1,6 +1,7 @@
 // Runs the ocitool CLI (`node bin/run.js`) as a child process, the way users do, with an
 // environment that cannot see the real user's registry credentials.
 
+import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import * as os from 'node:os'
@@ -93,4 +94,19 @@ export async function runCli(args: string[], opts: CliOptions = {}): Promise<Cli
   } finally {
     await home?.remove()
   }
+}
+
+/**
+ * sameAnswers runs the CLI twice, as it is and with `other` added to its environment (a switch to
+ * another code path: OCITOOL_NO_FAST_PATH, OCITOOL_NO_LEAN), asserts that stdout, stderr and the
+ * exit code are the same, and returns the first run's result.
+ */
+export async function sameAnswers(args: string[], other: Record<string, string>, opts: CliOptions = {}): Promise<CliResult> {
+  const first = await runCli(args, opts)
+  const second = await runCli(args, {...opts, env: {...opts.env, ...other}})
+  const show = `ocitool ${args.join(' ')}`
+  assert.equal(first.stdout, second.stdout, `${show}: stdout`)
+  assert.equal(first.stderr, second.stderr, `${show}: stderr`)
+  assert.equal(first.code, second.code, `${show}: exit code`)
+  return first
 }
