@@ -150,7 +150,9 @@ function silentLogger(namespace) {
 }
 
 /** commands with a quick path that needs no oclif at all (src/lib/cli/lean.ts, dist/lean.cjs) */
-const LEAN_IDS = new Set(['digest', 'manifest', 'config', 'ls'])
+const LEAN_IDS = new Set(['digest', 'manifest', 'config', 'ls', 'flatten'])
+/** those of them that move blobs (bin/run.js sets V8's flags for transfers first) */
+const MOVING = new Set(['flatten'])
 
 /**
  * lean: whether to try the routed command on the quick path (dist/lean.cjs): one of LEAN_IDS,
@@ -168,7 +170,7 @@ function lean(r, root) {
   }
   const home = process.env.HOME || require('node:os').homedir()
   const data = process.env.OCITOOL_DATA_DIR || path.join(process.env.XDG_DATA_HOME || path.join(home, '.local', 'share'), pjson.oclif?.dirname || pjson.name)
-  return hasUserPlugins(data) ? false : {version: pjson.version}
+  return hasUserPlugins(data) ? false : {version: pjson.version, moves: MOVING.has(r.id)}
 }
 
 /** hasUserPlugins: whether oclif would load plugins from the data dir (anything unreadable but a missing file counts as yes). */

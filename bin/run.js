@@ -50,10 +50,25 @@ if (argv.length === 1 && argv[0] === '--version') {
   // ocitool's own commands skip oclif's plugin discovery (./fast-path.cjs); the rest is oclif's
   const fast = require('./fast-path.cjs')
   const r = fast.route(argv, root)
-  // `digest IMAGE` and `ls REPO` may not need oclif at all (src/lib/cli/lean.ts)
+  // plain queries (`digest IMAGE`, `ls REPO`, ...) and a flatten without a terminal may not need
+  // oclif at all (src/lib/cli/lean.ts)
   const quick = r && fast.lean(r, root)
+  // V8 counts bytes held by Buffers since the last full GC against the old generation's limit,
+  // so a transfer (a few hundred MB/s of short-lived socket buffers over a ~10 MB heap) kept
+  // starting incremental marking: 15-20 full GCs per copy, their concurrent marking threads
+  // competing with the registries for 2 cores. Buffers die young; scavenges free them. Without
+  // incremental marking a full GC runs only when the heap is really full (measured: 384 MiB
+  // registry copy 1.52 -> 1.17 CPU-s, 2.02 -> 1.84 s). Bytecode is kept for the compiled-code
+  // cache (./compile-cache.cjs). Set before anything is compiled or allocated; a quick query
+  // moves no blob and skips node:v8 (3.5 ms to load).
+  const transferFlags = () => {
+    const v8 = require('node:v8')
+    v8.setFlagsFromString('--no-incremental-marking')
+    v8.setFlagsFromString('--no-flush-bytecode')
+  }
+  if (quick && quick.moves) transferFlags()
   const compileCache = require('./compile-cache.cjs')
-  compileCache.enable(path.join(root, 'dist'), quick ? 'lean' : r ? 'fast' : 'oclif')
+  compileCache.enable(path.join(root, 'dist'), quick ? (quick.moves ? 'lean-moving' : 'lean') : r ? 'fast' : 'oclif')
   const restoreEnv = () => {
     if (had === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING
     else process.env.OCLIF_DISABLE_ENGINE_WARNING = had
@@ -66,18 +81,10 @@ if (argv.length === 1 && argv[0] === '--version') {
       if (await require('../dist/lean.cjs').runLean(r.id, r.argv, quick.version)) return
       process.env.OCLIF_DISABLE_ENGINE_WARNING = '1'
     }
-    // V8 counts bytes held by Buffers since the last full GC against the old generation's limit,
-    // so a transfer (a few hundred MB/s of short-lived socket buffers over a ~10 MB heap) kept
-    // starting incremental marking: 15-20 full GCs per copy, their concurrent marking threads
-    // competing with the registries for 2 cores. Buffers die young; scavenges free them. Without
-    // incremental marking a full GC runs only when the heap is really full (measured: 384 MiB
-    // registry copy 1.52 -> 1.17 CPU-s, 2.02 -> 1.84 s). Set before anything is allocated; the
-    // quick path moves no blob and skips node:v8 (3.5 ms to load). Bytecode is kept for the
-    // compiled-code cache (./compile-cache.cjs).
-    compileCache.flagsChanging()
-    const v8 = require('node:v8')
-    v8.setFlagsFromString('--no-incremental-marking')
-    v8.setFlagsFromString('--no-flush-bytecode')
+    if (!(quick && quick.moves)) {
+      compileCache.flagsChanging()
+      transferFlags()
+    }
     const oclif = require('../dist/oclif-core.cjs')
     restoreEnv()
     if (!r || !(await fast.run(r, root, oclif))) await oclif.execute({args: argv, dir: root})

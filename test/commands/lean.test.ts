@@ -1,5 +1,5 @@
 // The quick path (src/lib/cli/lean.ts, dist/lean.cjs): `digest IMAGE`, `manifest IMAGE`,
-// `config IMAGE` and `ls REPO` answered without oclif. Every answer (stdout, stderr, exit code) equals oclif's path
+// `config IMAGE`, `ls REPO` and a `flatten IMAGE [-t DST]` without a terminal answered without oclif. Every answer (stdout, stderr, exit code) equals oclif's path
 // (OCITOOL_NO_LEAN=1) on the real registry: results, indexes by platform, tags and their
 // options, a missing manifest, bad names, credentials (refused, from the Docker config), TLS
 // with --ca-file, a missing CA file. Command lines it does not take go to oclif, checked on the
@@ -13,7 +13,7 @@ import {pushFixture} from '../support/fixtures.js'
 import {startRegistry, type RunningRegistry} from '../support/registry.js'
 import {tmpDir} from '../support/tmp.js'
 
-describe('quick path (digest, manifest, config, ls)', () => {
+describe('quick path (digest, manifest, config, ls, flatten)', () => {
   let reg: RunningRegistry
   let basic: RunningRegistry
   let tls: RunningRegistry
@@ -78,6 +78,19 @@ describe('quick path (digest, manifest, config, ls)', () => {
     assert.equal((await same(['ls', `${reg.host}/quick/app:1`])).code, 2, 'a tag is not a repository')
   })
 
+  it('flattens as oclif does: the same image pushed, by tag or by digest, and the same errors', async () => {
+    const tagged = await same(['flatten', ref, '-t', `${reg.host}/quick/flat:1`])
+    assert.equal(tagged.code, 0, tagged.stderr)
+    assert.match(tagged.stdout, new RegExp(`^${reg.host}/quick/flat@sha256:[0-9a-f]{64}\n$`))
+    assert.equal((await same(['flatten', index, '--tag', `${reg.host}/quick/flat:multi`, '-j', '2'])).code, 0)
+    const byDigest = await same(['flatten', `${reg.host}/quick/app:2`])
+    assert.match(byDigest.stdout, new RegExp(`^${reg.host}/quick/app@sha256:`))
+    const missing = await same(['flatten', `${reg.host}/quick/app:nope`, '-t', `${reg.host}/quick/flat:2`])
+    assert.equal(missing.code, 3)
+    assert.equal((await runCli(['manifest', `${reg.host}/quick/flat:2`])).code, 3, 'nothing pushed')
+    assert.equal((await same(['flatten', ref, '-t', 'Bad::Name'])).code, 2)
+  })
+
   it('answers with credentials as oclif does: refused without them, accepted from the Docker config', async () => {
     const refused = await same(['digest', `${basic.host}/quick/app:1`])
     assert.equal(refused.code, 4, refused.stderr)
@@ -119,6 +132,8 @@ describe('quick path (digest, manifest, config, ls)', () => {
         assert.equal((await runCli(args, {env})).code, 0)
         assert.deepEqual(await variants(), ['lean.lean'], `ocitool ${args.join(' ')}`)
       }
+      assert.equal((await runCli(['flatten', ref, '-t', `${reg.host}/quick/flat:path`], {env})).code, 0)
+      assert.deepEqual(await variants(), ['lean.lean-moving'], 'flatten: the quick bundle, with the transfer flags')
       for (const args of [['digest', ref, '--json'], ['digest', ref, '-v'], ['digest', ref, ref], ['ls', `${reg.host}/quick/app`, '--bogus']]) {
         await runCli(args, {env})
         assert.ok((await variants()).includes('oclif-core.lean'), `ocitool ${args.join(' ')} goes to oclif`)

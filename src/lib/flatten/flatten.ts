@@ -28,7 +28,7 @@ import {pipeline} from 'node:stream/promises'
 import * as tar from 'tar-stream'
 
 import {InterruptedError, OcitoolError, isOcitoolError} from '../errors.js'
-import {decompressLayer} from '../tarball/decompress.js'
+import {decompressLayer, inflateWhole} from '../tarball/decompress.js'
 import {type Action, type EntryKind, type FlattenPlan, FlattenPlanner} from './plan.js'
 import {Spool, type Spooled} from './spool.js'
 
@@ -206,11 +206,16 @@ class ReadAhead {
     for (let k = 0; k < ReadAhead.AHEAD; k++) start()
   }
 
-  /** open gives layer `i`: from memory when it is a small one */
-  open(i: number, layer: FlattenLayer): () => Promise<Readable> {
+  /** open gives layer `i`: from memory when it is a small one, inflated there when it can be */
+  open(i: number, layer: FlattenLayer): () => Promise<Readable | InflatedTar> {
     const read = this.reads.get(i)
     this.reads.delete(i)
-    return read ? async () => Readable.from([await read]) : layer.open
+    if (!read) return layer.open
+    return async () => {
+      const blob = await read
+      const tar = inflateWhole(blob)
+      return tar ? new InflatedTar(tar) : Readable.from([blob])
+    }
   }
 
   close(): void {
@@ -230,13 +235,19 @@ async function readSmall(layer: FlattenLayer): Promise<Buffer> {
   return Buffer.concat(chunks, have)
 }
 
+/** InflatedTar: a layer's tar already inflated in memory (ReadAhead) */
+class InflatedTar {
+  constructor(readonly tar: Buffer) {}
+}
+
 /** eachEntry streams one layer's tar, calling `fn` for every entry in order; `fn` must consume the entry. */
-async function eachEntry(layer: FlattenLayer, open: () => Promise<Readable>, signal: AbortSignal | undefined, fn: (entry: Entry, ordinal: number) => Promise<void>): Promise<void> {
+async function eachEntry(layer: FlattenLayer, open: () => Promise<Readable | InflatedTar>, signal: AbortSignal | undefined, fn: (entry: Entry, ordinal: number) => Promise<void>): Promise<void> {
   if (signal?.aborted) throw new InterruptedError()
   let input: Readable | undefined
   const extract = tar.extract(EXTRACT_OPTIONS)
   try {
-    input = await decompressLayer(await open(), layer.what, layer.size)
+    const opened = await open()
+    input = opened instanceof InflatedTar ? Readable.from([opened.tar]) : await decompressLayer(opened, layer.what, layer.size)
     const feeding = pipeline(input, extract)
     feeding.catch(() => {})
     let ordinal = 0

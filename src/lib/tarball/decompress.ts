@@ -49,6 +49,30 @@ export async function decompressLayer(input: Readable, what: string, size?: numb
   }
 }
 
+/** the most a whole small blob may inflate to on the main thread (inflateWhole); a larger one streams */
+const INFLATE_WHOLE_MAX = 16 * 1024 * 1024
+
+/**
+ * inflateWhole: the tar inside a whole small blob held in memory, inflated at once on the main
+ * thread: no stream and no thread-pool round trip, which for 40 layers of a KiB were most of
+ * flatten's zlib time. undefined for zstd, for gzip that does not inflate cleanly, and past
+ * INFLATE_WHOLE_MAX: the caller then streams it (decompressLayer), which words the errors.
+ */
+export function inflateWhole(blob: Buffer): Buffer | undefined {
+  switch (detectCompression(blob.subarray(0, SNIFF_BYTES))) {
+    case 'gzip':
+      try {
+        return zlib.gunzipSync(blob, {maxOutputLength: INFLATE_WHOLE_MAX})
+      } catch {
+        return undefined
+      }
+    case 'zstd':
+      return undefined
+    default:
+      return blob
+  }
+}
+
 /**
  * peek reads at least `n` bytes (fewer at the end) and puts them back (`unshift`), so `input`
  * itself still yields everything from the first byte: no stream of our own in front of every
