@@ -1,5 +1,6 @@
 // The quick path (src/lib/cli/lean.ts, dist/lean.cjs): `digest IMAGE`, `manifest IMAGE`,
-// `config IMAGE`, `ls REPO` and a `flatten IMAGE [-t DST]` without a terminal answered without oclif. Every answer (stdout, stderr, exit code) equals oclif's path
+// `config IMAGE`, `ls REPO`, and `copy SRC DST` and `flatten IMAGE [-t DST]` without a terminal,
+// answered without oclif. Every answer (stdout, stderr, exit code) equals oclif's path
 // (OCITOOL_NO_LEAN=1) on the real registry: results, indexes by platform, tags and their
 // options, a missing manifest, bad names, credentials (refused, from the Docker config), TLS
 // with --ca-file, a missing CA file. Command lines it does not take go to oclif, checked on the
@@ -13,7 +14,7 @@ import {pushFixture} from '../support/fixtures.js'
 import {startRegistry, type RunningRegistry} from '../support/registry.js'
 import {tmpDir} from '../support/tmp.js'
 
-describe('quick path (digest, manifest, config, ls, flatten)', () => {
+describe('quick path (digest, manifest, config, ls, copy, flatten)', () => {
   let reg: RunningRegistry
   let basic: RunningRegistry
   let tls: RunningRegistry
@@ -78,6 +79,20 @@ describe('quick path (digest, manifest, config, ls, flatten)', () => {
     assert.equal((await same(['ls', `${reg.host}/quick/app:1`])).code, 2, 'a tag is not a repository')
   })
 
+  it('copies as oclif does: the same image, an index whole, -j, and the same errors', async () => {
+    const one = await same(['copy', ref, `${reg.host}/quick/copy:1`])
+    assert.equal(one.code, 0, one.stderr)
+    assert.match(one.stdout, new RegExp(`^${reg.host}/quick/copy@sha256:[0-9a-f]{64}\n$`))
+    assert.equal((await runCli(['digest', `${reg.host}/quick/copy:1`])).stdout, (await runCli(['digest', ref])).stdout, 'the same manifest')
+    assert.equal((await same(['cp', index, `${reg.host}/quick/copy:multi`, '-j', '2'])).code, 0, 'the alias, an index')
+    const missing = await same(['copy', `${reg.host}/quick/app:nope`, `${reg.host}/quick/copy:2`])
+    assert.equal(missing.code, 3)
+    assert.equal((await runCli(['manifest', `${reg.host}/quick/copy:2`])).code, 3, 'nothing pushed')
+    assert.equal((await same(['copy', ref, 'Bad::Name'])).code, 2)
+    assert.equal((await same(['copy', ref])).code, 2, 'one argument')
+    assert.equal((await same(['copy', ref, `${reg.host}/quick/copy:3`, '-j', '0'])).code, 2, 'a bad -j (oclif words it)')
+  })
+
   it('flattens as oclif does: the same image pushed, by tag or by digest, and the same errors', async () => {
     const tagged = await same(['flatten', ref, '-t', `${reg.host}/quick/flat:1`])
     assert.equal(tagged.code, 0, tagged.stderr)
@@ -134,6 +149,8 @@ describe('quick path (digest, manifest, config, ls, flatten)', () => {
       }
       assert.equal((await runCli(['flatten', ref, '-t', `${reg.host}/quick/flat:path`], {env})).code, 0)
       assert.deepEqual(await variants(), ['lean.lean-moving'], 'flatten: the quick bundle, with the transfer flags')
+      assert.equal((await runCli(['copy', ref, `${reg.host}/quick/copy:path`], {env})).code, 0)
+      assert.deepEqual(await variants(), ['lean.lean-moving'], 'copy: the quick bundle, with the transfer flags')
       for (const args of [['digest', ref, '--json'], ['digest', ref, '-v'], ['digest', ref, ref], ['ls', `${reg.host}/quick/app`, '--bogus']]) {
         await runCli(args, {env})
         assert.ok((await variants()).includes('oclif-core.lean'), `ocitool ${args.join(' ')} goes to oclif`)
