@@ -127,7 +127,7 @@ async function write(plan: FlattenPlan<Header>, layers: FlattenLayer[], kept: Ma
   const pack = tar.pack()
   pack.on('error', () => {}) // seen through `writing` and the entry callbacks
   // through a Node Readable: given a streamx source, Node's pipeline ignores `end: false`
-  const writing = pipeline(Readable.from(grouped(pack as unknown as AsyncIterable<Buffer>, OUT_PIECE), {objectMode: false}), out, {end: options.end ?? true, signal: options.signal})
+  const writing = pipeline(Readable.from(pack, {objectMode: false}), out, {end: options.end ?? true, signal: options.signal})
   let writeFailure: unknown
   writing.catch((e: unknown) => {
     writeFailure = e
@@ -269,37 +269,6 @@ async function eachEntry(layer: FlattenLayer, open: () => Promise<Readable | Inf
     const message = e instanceof Error ? e.message : String(e)
     throw new OcitoolError(`${layer.what}: not a readable tar layer: ${message}`, {code: 'BAD_LAYER', cause: e})
   }
-}
-
-/**
- * OUT_PIECE: the output goes on in pieces of at least this size. tar-stream hands out every
- * header (512 bytes) and small file as a chunk of its own, and each chunk cost the consumer a
- * write (a hash update, a compressor round trip): 40 layers of a few small files each made
- * hundreds of them (flatten: zlib's per-write work was 18 ms of 330).
- */
-const OUT_PIECE = 64 * 1024
-
-/** grouped joins consecutive small chunks into pieces of at least `min` bytes; a large chunk passes as it is. */
-async function* grouped(source: AsyncIterable<Buffer>, min: number): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = []
-  let size = 0
-  const take = () => {
-    const piece = parts.length === 1 ? parts[0] : Buffer.concat(parts, size)
-    parts = []
-    size = 0
-    return piece
-  }
-  for await (const chunk of source) {
-    if (chunk.length >= min) {
-      if (size > 0) yield take()
-      yield chunk
-      continue
-    }
-    parts.push(chunk)
-    size += chunk.length
-    if (size >= min) yield take()
-  }
-  if (size > 0) yield take()
 }
 
 /** Passed carries an error of eachEntry's callback past the wrapping of tar errors. */
