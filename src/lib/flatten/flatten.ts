@@ -5,7 +5,8 @@
  *
  * Each layer is fetched, verified and inflated once. Pass 1 reads the layers from the top down,
  * decides what survives (plan.ts), and keeps the header and bytes of every entry that may be
- * written (spool.ts: small ones in memory, the rest in a temporary file). Pass 2 writes the
+ * written (spool.ts: small ones in memory, the rest in a temporary file; small layers are read
+ * ahead into memory, read-ahead.ts). Pass 2 writes the
  * surviving directories (parents first), then each layer's survivors from the bottom up, from
  * what pass 1 kept. Memory grows with the number of paths, never with layer sizes. A layer is
  * read a second time only when one of its hard links needs the bytes of an entry a higher layer
@@ -28,8 +29,9 @@ import {pipeline} from 'node:stream/promises'
 import * as tar from 'tar-stream'
 
 import {InterruptedError, OcitoolError, isOcitoolError} from '../errors.js'
-import {decompressLayer, inflateWhole} from '../tarball/decompress.js'
+import {decompressLayer} from '../tarball/decompress.js'
 import {type Action, type EntryKind, type FlattenPlan, FlattenPlanner} from './plan.js'
+import {InflatedTar, ReadAhead} from './read-ahead.js'
 import {Spool, type Spooled} from './spool.js'
 
 /**
@@ -172,72 +174,6 @@ async function write(plan: FlattenPlan<Header>, layers: FlattenLayer[], kept: Ma
     throw writeFailure !== undefined && !isOcitoolError(e) ? writeFailure : e
   }
   return result
-}
-
-/**
- * ReadAhead reads the blobs of small layers (verified) ahead of pass 1, a few at a time: an
- * image of many small layers is then not fetched one round trip after another (40 small
- * layers: sequential requests were half of flatten's time). Bounded: layers up to 1 MiB, 16 MiB
- * in all; larger ones stream. A blob is dropped once pass 1 took it.
- */
-class ReadAhead {
-  static readonly LAYER_MAX = 1024 * 1024
-  static readonly TOTAL_MAX = 16 * 1024 * 1024
-  static readonly AHEAD = 8
-  private readonly reads = new Map<number, Promise<Buffer>>()
-
-  /** `layers` in the order pass 1 reads them (top first) */
-  constructor(layers: Array<{index: number; layer: FlattenLayer}>) {
-    let total = 0
-    const small = layers.filter(({layer}) => {
-      const size = layer.size
-      if (size === undefined || size > ReadAhead.LAYER_MAX || total + size > ReadAhead.TOTAL_MAX) return false
-      total += size
-      return true
-    })
-    let next = 0
-    const start = (): void => {
-      if (next >= small.length) return
-      const {index, layer} = small[next++]
-      const read = readSmall(layer)
-      read.catch(() => {}).finally(start)
-      this.reads.set(index, read)
-    }
-    for (let k = 0; k < ReadAhead.AHEAD; k++) start()
-  }
-
-  /** open gives layer `i`: from memory when it is a small one, inflated there when it can be */
-  open(i: number, layer: FlattenLayer): () => Promise<Readable | InflatedTar> {
-    const read = this.reads.get(i)
-    this.reads.delete(i)
-    if (!read) return layer.open
-    return async () => {
-      const blob = await read
-      const tar = inflateWhole(blob)
-      return tar ? new InflatedTar(tar) : Readable.from([blob])
-    }
-  }
-
-  close(): void {
-    this.reads.clear()
-  }
-}
-
-/** readSmall reads a small layer's blob whole; the stream ends only after it passed verification. */
-async function readSmall(layer: FlattenLayer): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let have = 0
-  for await (const chunk of await layer.open()) {
-    have += (chunk as Buffer).length
-    if (have > (layer.size ?? 0)) throw new OcitoolError(`${layer.what}: more than its ${layer.size} bytes`, {code: 'SIZE_MISMATCH'})
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks, have)
-}
-
-/** InflatedTar: a layer's tar already inflated in memory (ReadAhead) */
-class InflatedTar {
-  constructor(readonly tar: Buffer) {}
 }
 
 /** eachEntry streams one layer's tar, calling `fn` for every entry in order; `fn` must consume the entry. */
