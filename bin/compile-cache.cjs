@@ -22,6 +22,9 @@ const Module = require('node:module')
 const path = require('node:path')
 const vm = require('node:vm')
 
+/** scripts compiled without an entry (or with one V8 refused): written when the process exits */
+const fresh = []
+
 /** enable caches the compiled code of CommonJS files under `root`, as `variant`. */
 function enable(root, variant = 'main') {
   // the bundles' import() calls (oclif loading an ES module plugin) come here: code compiled
@@ -36,7 +39,6 @@ function enable(root, variant = 'main') {
   const base = process.env.XDG_CACHE_HOME || path.join(process.env.HOME || require('node:os').homedir(), '.cache')
   const dir = path.join(base, 'ocitool', 'v8')
   const prefix = root.endsWith(path.sep) ? root : root + path.sep
-  const fresh = pending
   const compile = Module.prototype._compile
   Module.prototype._compile = function (content, filename) {
     if (!filename.startsWith(prefix) || !filename.endsWith('.cjs')) return compile.call(this, content, filename)
@@ -101,8 +103,7 @@ const MAX_ENTRIES = 96
  * change would be refused by every run like this one, so none is written.
  */
 function flagsChanging() {
-  pending.length = 0
+  fresh.length = 0
 }
-const pending = []
 
 module.exports = {enable, flagsChanging}

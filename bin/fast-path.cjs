@@ -68,7 +68,7 @@ function collate(argv, ids) {
  */
 async function run(r, root, oclif) {
   const {Config, flush, handle} = oclif
-  const pjson = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'))
+  const pjson = packageJson(root)
   const load = async () => {
     const module = require(r.file)
     const cmd = module.default ?? module
@@ -149,6 +149,12 @@ function silentLogger(namespace) {
   return {namespace, child: (ns, delimiter = ':') => silentLogger(`${namespace}${delimiter}${ns}`), debug: quiet, error: quiet, info: quiet, trace: quiet, warn: quiet}
 }
 
+let pjsonOf
+/** packageJson: ocitool's package.json, read once (the quick path and the fast path both need it) */
+function packageJson(root) {
+  return (pjsonOf ??= JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')))
+}
+
 /** commands with a quick path that needs no oclif at all (src/lib/cli/lean.ts, dist/lean.cjs) */
 const LEAN_IDS = new Set(['digest', 'manifest', 'config', 'ls', 'flatten', 'copy'])
 /** those of them that move blobs (bin/run.js sets V8's flags for transfers first) */
@@ -164,7 +170,7 @@ function lean(r, root) {
   if (!LEAN_IDS.has(r.id) || process.platform === 'win32' || process.env.OCITOOL_NO_LEAN) return false
   let pjson
   try {
-    pjson = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'))
+    pjson = packageJson(root)
   } catch {
     return false
   }

@@ -94,7 +94,8 @@ Several pairs (SRC DST SRC DST...), or "-" with one "SRC DST" pair per line on s
     ], remote.registries)
     const result = await this.withProgress(f.progress, 'copying', (onEvent) =>
       ops.copy(src, dst, {...remote, ...(registries ? {registries} : {}), ...options, onEvent}))
-    if (result.foreignLayers > 0) this.warnLine(`${result.foreignLayers} foreign layer(s) left where they are (--allow-nondistributable-artifacts copies them)`)
+    const foreign = ops.foreignLayersWarning(result)
+    if (foreign) this.warnLine(foreign)
     for (const im of result.images) this.log(im.reference)
     return result
   }

@@ -3,17 +3,14 @@
  * credentials, --verbose), wires the core's log/warn callbacks to stderr, turns Ctrl-C into an
  * AbortSignal, and renders every failure as one line with the exit code of its class.
  */
-import {setMaxListeners} from 'node:events'
 import {Command, Flags, type Interfaces} from '@oclif/core'
-import {ExitCode, UsageError} from '../errors.js'
+import {UsageError} from '../errors.js'
 import type {Keychain} from '../auth/types.js'
 import type {RemoteOptions} from '../remote/session.js'
 import type {TransferEvent} from '../transfer/engine.js'
 import type {BatchRender} from './batch.js'
-import {buildKeychain} from './keychain.js'
-import {registriesFileTls} from '../auth/registries-tls.js'
-import {checkCaFiles} from './ca-files.js'
 import {describeFailure} from './failure.js'
+import {checkCaFiles, remoteOptionsOf, watchProcess} from './run-context.js'
 
 export {checkCaFiles}
 import type {ProgressMode} from './progress.js'
@@ -50,20 +47,7 @@ export abstract class OcitoolCommand extends Command {
   override async init(): Promise<void> {
     await super.init()
     this.verbose = this.argv.includes('--verbose') || this.argv.includes('-v')
-    // every request of a transfer listens on this one signal
-    setMaxListeners(0, this.abort.signal)
-    let interrupts = 0
-    const onSignal = (signal: NodeJS.Signals) => {
-      interrupts++
-      if (interrupts > 1) process.exit(ExitCode.Interrupted)
-      this.abort.abort(new Error(`interrupted by ${signal}`))
-    }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-    // a closed stdout (`| head`) is not an error worth a stack trace
-    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0)
-    })
+    watchProcess(this.abort)
   }
 
   /** parseCommand parses and remembers the global flags for remoteOptions(); `positional` is every argument in order. */
@@ -84,25 +68,18 @@ export abstract class OcitoolCommand extends Command {
   protected remoteOptions(extra: {keychain?: Keychain; firstKeychains?: Keychain[]} = {}): RemoteOptions {
     const b = this.base ?? {}
     const password = this.stdinPassword ?? b.password
-    checkCaFiles(b['ca-file'], '--ca-file')
-    const registries = registriesFileTls()
-    return {
+    return remoteOptionsOf({
       insecure: b.insecure,
       caFiles: b['ca-file'],
-      ...(registries ? {registries} : {}),
-      keychain:
-        extra.keychain ??
-        buildKeychain({
-          config: this.config,
-          flags: b.username !== undefined && password !== undefined ? {username: b.username, password} : undefined,
-          first: extra.firstKeychains,
-          warn: (m) => this.warnLine(m),
-        }),
-      log: this.verbose ? (m) => process.stderr.write(`${m}\n`) : undefined,
+      credentials: b.username !== undefined && password !== undefined ? {username: b.username, password} : undefined,
+      config: this.config,
+      firstKeychains: extra.firstKeychains,
+      keychain: extra.keychain,
+      verbose: this.verbose,
       warn: (m) => this.warnLine(m),
       signal: this.abort.signal,
-      userAgent: `ocitool/${this.config.version}`,
-    }
+      version: this.config.version,
+    })
   }
 
   /**

@@ -15,9 +15,6 @@
  * options, output lines, warnings, one-line errors and exit codes (describeFailure);
  * test/commands/lean.test.ts holds the two paths' answers equal.
  */
-import {setMaxListeners} from 'node:events'
-import {registriesFileTls} from '../auth/registries-tls.js'
-import {ExitCode} from '../errors.js'
 import {parsePlatform} from '../oci/platform.js'
 import type {Platform} from '../oci/types.js'
 import {type Reference, parseReference, parseRepository} from '../name/reference.js'
@@ -27,9 +24,8 @@ import {eachTag} from '../ops/list.js'
 import {manifest} from '../ops/manifest.js'
 import type {RemoteOptions} from '../remote/session.js'
 import {byDigestIn, parseLocation} from '../stores/location.js'
-import {checkCaFiles} from './ca-files.js'
 import {describeFailure} from './failure.js'
-import {buildKeychain} from './keychain.js'
+import {remoteOptionsOf, watchProcess} from './run-context.js'
 
 /** What a quick command line says: the argument and the flags, by name. */
 interface Line {
@@ -106,19 +102,10 @@ export async function runLean(id: string, argv: string[], version: string): Prom
   const run = (quick[id] ?? ((l: Line) => quickDocument(id, l)))(line)
   if (!run) return false
   const abort = new AbortController()
-  setMaxListeners(0, abort.signal)
-  let interrupts = 0
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (++interrupts > 1) process.exit(ExitCode.Interrupted)
-    abort.abort(new Error(`interrupted by ${signal}`))
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0)
-  })
+  watchProcess(abort)
   try {
-    await run(remoteOptions(line, abort.signal, version))
+    const warn = (m: string) => process.stderr.write(`Warning: ${m}\n`)
+    await run(remoteOptionsOf({insecure: line.flags.has('--insecure') || undefined, caFiles: line.caFiles.length > 0 ? line.caFiles : undefined, warn, signal: abort.signal, version}))
   } catch (e) {
     const {exitCode, message} = describeFailure(e as Error, abort.signal.aborted, `ocitool ${id}`)
     process.exitCode = exitCode
@@ -197,9 +184,10 @@ function quickCopy(line: Line): Quick | undefined {
   const [from, to] = [src, dst]
   return async (options) => {
     // the transfer engine loads only for this command
-    const {copy} = await import('../ops/copy.js')
+    const {copy, foreignLayersWarning} = await import('../ops/copy.js')
     const result = await copy(from, to, {...options, jobs, onEvent: () => {}})
-    if (result.foreignLayers > 0) options.warn?.(`${result.foreignLayers} foreign layer(s) left where they are (--allow-nondistributable-artifacts copies them)`)
+    const foreign = foreignLayersWarning(result)
+    if (foreign) options.warn?.(foreign)
     for (const im of result.images) print(im.reference)
   }
 }
@@ -246,23 +234,6 @@ function quickLs(line: Line): Quick | undefined {
     await eachTag(repo, {...options, omitDigestTags: line.flags.has('--omit-digest-tags'), maxPages: pages === undefined ? 1000 : Number(pages)}, (tags) => {
       if (tags.length > 0) print((full ? tags.map((t) => `${repo.name}:${t}`) : tags).join('\n'))
     })
-  }
-}
-
-/** the remote options OcitoolCommand.remoteOptions gives, for a process without plugins */
-function remoteOptions(line: Line, signal: AbortSignal, version: string): RemoteOptions {
-  const caFiles = line.caFiles.length > 0 ? line.caFiles : undefined
-  checkCaFiles(caFiles, '--ca-file')
-  const registries = registriesFileTls()
-  const warn = (m: string) => process.stderr.write(`Warning: ${m}\n`)
-  return {
-    insecure: line.flags.has('--insecure') || undefined,
-    caFiles,
-    ...(registries ? {registries} : {}),
-    keychain: buildKeychain({warn}),
-    warn,
-    signal,
-    userAgent: `ocitool/${version}`,
   }
 }
 

@@ -52,6 +52,11 @@ export interface CopyResult {
   referrers?: number
 }
 
+/** foreignLayersWarning: what a copy says when it left foreign layers where they are (undefined when it left none) */
+export function foreignLayersWarning(result: Pick<CopyResult, 'foreignLayers'>): string | undefined {
+  return result.foreignLayers > 0 ? `${result.foreignLayers} foreign layer(s) left where they are (--allow-nondistributable-artifacts copies them)` : undefined
+}
+
 /** copy moves the image(s) `src` names to `dst`. Several sources (pull) may share one sink. */
 /** What to copy from: a location, or a source built by the caller (push's loose files). */
 export type CopySource = Location | {source: Source}
