@@ -9,6 +9,7 @@ import * as path from 'node:path'
 import {PassThrough, Transform, type Readable, type Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {NotFoundError, RegistryError, UsageError} from '../errors.js'
+import {exactPieces} from '../io/pieces.js'
 import type {Repository} from '../name/reference.js'
 import {createDigester, isDigest} from '../oci/digest.js'
 import type {RepositoryClient} from '../remote/registry.js'
@@ -31,32 +32,6 @@ export interface BlobStoreOptions extends RemoteOptions {
   blobInfo?: boolean
   /** pull hands the blob on in pieces of this many bytes (the last one shorter): python-dxf's DXF_CHUNK_SIZE */
   chunkSize?: number
-}
-
-/** pieces regroups a stream into pieces of exactly `size` bytes, the last one shorter (dxf's iter_content(chunk_size)). */
-export function pieces(size: number): Transform {
-  let held: Buffer[] = []
-  let heldBytes = 0
-  return new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      held.push(chunk)
-      heldBytes += chunk.length
-      if (heldBytes >= size) {
-        let all = Buffer.concat(held)
-        while (all.length >= size) {
-          this.push(all.subarray(0, size))
-          all = all.subarray(size)
-        }
-        held = all.length ? [all] : []
-        heldBytes = all.length
-      }
-      done()
-    },
-    flush(done) {
-      if (heldBytes) this.push(Buffer.concat(held))
-      done()
-    },
-  })
 }
 
 /** aliasArg returns NAME for an `@NAME` argument (a usage error otherwise), as dxf's push/mount take it. */
@@ -161,7 +136,7 @@ export function pull(repoName: Repository, items: string[], target: {out?: Writa
           emit({type: 'blob-bytes', digest, bytes: n, done, size})
         })
         const end = {end: stage !== undefined && i === digests.length - 1}
-        await (options.chunkSize ? pipeline(stream, pieces(options.chunkSize), count, sink, end) : pipeline(stream, count, sink, end))
+        await (options.chunkSize ? pipeline(stream, (source: AsyncIterable<Buffer>) => exactPieces(source, options.chunkSize!), count, sink, end) : pipeline(stream, count, sink, end))
       }
       if (stage && digests.length === 0) sink.end()
       if (stage) await rename(stage, target.file!)

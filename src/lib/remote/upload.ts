@@ -6,6 +6,7 @@ import {RegistryError} from '../errors.js'
 import type {RepositoryClient} from './registry.js'
 import {type RawResponse, drain, webUrl} from './transport/http.js'
 import {repositoryScope} from './transport/scope.js'
+import {exactPieces} from '../io/pieces.js'
 
 export interface UploadOptions {
   /** upload in PATCH chunks of this many bytes (the registry's OCI-Chunk-Min-Length wins if larger) */
@@ -60,7 +61,7 @@ export async function uploadStream(repo: RepositoryClient, digest: string, size:
     return
   }
   let offset = session.offset
-  for await (const chunk of chunks(data, chunkSize, offset)) {
+  for await (const chunk of exactPieces(data, chunkSize, offset)) {
     const res = await repo.transport.request({
       method: 'PATCH',
       path: url.toString(),
@@ -128,32 +129,6 @@ async function commit(repo: RepositoryClient, url: URL, digest: string, push: st
   url.searchParams.set('digest', digest)
   const done = await repo.transport.request({method: 'PUT', path: url.toString(), scopes: push, headers: {'content-length': '0'}, body: Buffer.alloc(0), expect: [201, 204], context})
   await drain(done.body)
-}
-
-/** chunks regroups a stream into buffers of exactly `size` bytes (the last may be shorter), after skipping `skip` bytes. */
-async function* chunks(data: Readable, size: number, skip = 0): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = []
-  let have = 0
-  for await (const piece of data) {
-    let buf = piece as Buffer
-    if (skip > 0) {
-      const drop = Math.min(skip, buf.length)
-      skip -= drop
-      buf = buf.subarray(drop)
-    }
-    while (buf.length > 0) {
-      const take = Math.min(size - have, buf.length)
-      parts.push(buf.subarray(0, take))
-      have += take
-      buf = buf.subarray(take)
-      if (have === size) {
-        yield Buffer.concat(parts)
-        parts = []
-        have = 0
-      }
-    }
-  }
-  if (have > 0) yield Buffer.concat(parts)
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {
