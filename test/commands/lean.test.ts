@@ -1,12 +1,12 @@
 // The quick path (src/lib/cli/lean.ts, dist/lean.cjs): `digest IMAGE`, `manifest IMAGE`,
-// `config IMAGE`, `ls REPO`, and `copy SRC DST` and `flatten IMAGE [-t DST]` without a terminal,
+// `config IMAGE`, `ls REPO`, `export IMAGE FILE`, and `copy SRC DST` and `flatten IMAGE [-t DST]` without a terminal,
 // answered without oclif. Every answer (stdout, stderr, exit code) equals oclif's path
 // (OCITOOL_NO_LEAN=1) on the real registry: results, indexes by platform, tags and their
 // options, a missing manifest, bad names, credentials (refused, from the Docker config), TLS
 // with --ca-file, a missing CA file. Command lines it does not take go to oclif, checked on the
 // compiled-code cache's entries (the variant word names the path a run took).
 import assert from 'node:assert/strict'
-import {mkdir, readdir, rm, writeFile} from 'node:fs/promises'
+import {mkdir, readFile, readdir, rm, stat, writeFile} from 'node:fs/promises'
 import * as path from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {runCli, sameAnswers, type CliOptions} from '../support/cli.js'
@@ -14,7 +14,7 @@ import {pushFixture} from '../support/fixtures.js'
 import {startRegistry, type RunningRegistry} from '../support/registry.js'
 import {tmpDir} from '../support/tmp.js'
 
-describe('quick path (digest, manifest, config, ls, copy, flatten)', () => {
+describe('quick path (digest, manifest, config, ls, export, copy, flatten)', () => {
   let reg: RunningRegistry
   let basic: RunningRegistry
   let tls: RunningRegistry
@@ -106,6 +106,36 @@ describe('quick path (digest, manifest, config, ls, copy, flatten)', () => {
     assert.equal((await same(['flatten', ref, '-t', 'Bad::Name'])).code, 2)
   })
 
+  it('exports as oclif does: the same tar to a file or stdout, --platform, and the same errors', async () => {
+    const dir = await tmpDir('lean-export')
+    try {
+      const [quick, slow] = [path.join(dir.path, 'quick.tar'), path.join(dir.path, 'slow.tar')]
+      const a = await runCli(['export', ref, quick])
+      const b = await runCli(['export', ref, slow], {env: {OCITOOL_NO_LEAN: '1'}})
+      assert.deepEqual([a.code, a.stdout, a.stderr], [0, '', ''], a.stderr)
+      assert.deepEqual([b.code, b.stdout, b.stderr], [0, '', ''], b.stderr)
+      const tar = await readFile(quick)
+      assert.ok(tar.length > 1024, 'a tar with the image files')
+      assert.ok(tar.equals(await readFile(slow)), 'the same tar both ways')
+      const piped = await runCli(['export', ref, '-'])
+      assert.equal(piped.code, 0, piped.stderr)
+      assert.ok(piped.stdoutBytes.equals(tar), 'the same tar on stdout')
+      assert.ok((await runCli(['export', ref, '-'], {env: {OCITOOL_NO_LEAN: '1'}})).stdoutBytes.equals(tar))
+      const arm = await runCli(['export', index, '-', '--platform', 'linux/arm64'])
+      assert.equal(arm.code, 0, arm.stderr)
+      assert.ok(arm.stdoutBytes.equals((await runCli(['export', '--platform=linux/arm64', index, '-'], {env: {OCITOOL_NO_LEAN: '1'}})).stdoutBytes))
+      assert.equal((await same(['export', index, '-', '--platform', 'plan9/mips'])).code, 3, 'no such platform')
+      const missing = path.join(dir.path, 'missing.tar')
+      assert.equal((await same(['export', `${reg.host}/quick/app:nope`, missing])).code, 3)
+      await assert.rejects(stat(missing), 'no file for a missing image')
+      assert.equal((await same(['export', ref, path.join(dir.path, 'no/such/dir.tar')])).code, (await runCli(['export', ref, path.join(dir.path, 'no/such/dir.tar')], {env: {OCITOOL_NO_LEAN: '1'}})).code)
+      assert.equal((await same(['export', 'Bad::Name', '-'])).code, 2)
+      assert.equal((await same(['export', ref])).code, 2, 'one argument')
+    } finally {
+      await dir.remove()
+    }
+  })
+
   it('answers with credentials as oclif does: refused without them, accepted from the Docker config', async () => {
     const refused = await same(['digest', `${basic.host}/quick/app:1`])
     assert.equal(refused.code, 4, refused.stderr)
@@ -151,6 +181,8 @@ describe('quick path (digest, manifest, config, ls, copy, flatten)', () => {
       assert.deepEqual(await variants(), ['lean.lean-moving'], 'flatten: the quick bundle, with the transfer flags')
       assert.equal((await runCli(['copy', ref, `${reg.host}/quick/copy:path`], {env})).code, 0)
       assert.deepEqual(await variants(), ['lean.lean-moving'], 'copy: the quick bundle, with the transfer flags')
+      assert.equal((await runCli(['export', ref, '-'], {env})).code, 0)
+      assert.deepEqual(await variants(), ['lean.lean-moving'], 'export: the quick bundle, with the transfer flags')
       for (const args of [['digest', ref, '--json'], ['digest', ref, '-v'], ['digest', ref, ref], ['ls', `${reg.host}/quick/app`, '--bogus']]) {
         await runCli(args, {env})
         assert.ok((await variants()).includes('oclif-core.lean'), `ocitool ${args.join(' ')} goes to oclif`)
