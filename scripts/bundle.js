@@ -34,15 +34,6 @@ rmSync(tmp, {recursive: true, force: true})
 const ROOT_PJSON = '(0, node_path_1.join)(root, "node_modules", name, "package.json")'
 const OCLIF_PATCHES = [
   {
-    // oclif finds its core plugins by matching each dependency against each name in
-    // `oclif.plugins` with minimatch, compiling a pattern per pair (10 ms a run); names without
-    // glob characters are compared as they are, which is what minimatch does with them
-    file: 'config/plugin-loader.js',
-    what: 'the minimatch call',
-    from: '(0, minimatch_1.minimatch)(p, w)',
-    to: `(${String.raw`/[*?[\]{}]|^!|[!+@]\(/`}.test(w) ? (0, minimatch_1.minimatch)(p, w) : p === w)`,
-  },
-  {
     // the first String#localeCompare of a process sets up ICU collation (5-16 ms measured); a
     // plugin's command ids (lowercase ASCII, `:` and `-`) sort the same by code point
     file: 'config/plugin.js',
@@ -124,7 +115,10 @@ const dependencyPatches = {
         out = out.replace(patch.from, patch.to)
         if (out === text) throw new Error(`${a.path}: ${patch.what} to patch is gone (oclif changed): update scripts/bundle.js`)
       }
-      if (a.path.includes(`${sep}@oclif${sep}core${sep}lib${sep}`)) out = lazyRequires(out)
+      if (a.path.includes(`${sep}@oclif${sep}core${sep}lib${sep}`)) {
+        checkShimUses(a.path, out)
+        out = lazyRequires(out)
+      }
       // import() of a computed name only: esbuild bundles the literal ones
       if (/\bimport\(/.test(out)) out = out.replace(/(?<![\w.$'"`])import\((?!\s*['"`])/g, 'globalThis.__ocitoolImport(')
       return out === text ? undefined : {contents: out, loader: 'js', resolveDir: dirname(a.path)}
@@ -136,7 +130,19 @@ const dependencyPatches = {
  * with the same exports as the module it stands for, where the real one does at import what
  * a start of ocitool never uses; a module name instead of a patch of oclif's text.
  */
-const OCLIF_SHIMS = {'wsl-utils': join(root, 'scripts/shims/wsl-utils.js')}
+const OCLIF_SHIMS = {'wsl-utils': join(root, 'scripts/shims/wsl-utils.js'), minimatch: join(root, 'scripts/shims/minimatch.cjs')}
+/** what oclif's modules may take from a shimmed module (`x_1.name`): anything else fails the build */
+const SHIM_EXPORTS = {minimatch: ['minimatch']}
+/** checkShimUses fails the build when an oclif module takes from a shimmed module more than its shim has. */
+function checkShimUses(file, text) {
+  for (const [mod, names] of Object.entries(SHIM_EXPORTS)) {
+    const binding = new RegExp(String.raw`^(?:const|var) (\w+) = require\("${mod}"\);$`, 'm').exec(text)?.[1]
+    if (!binding) continue
+    for (const [, name] of text.matchAll(new RegExp(String.raw`(?<![\w$.])${binding}\.(\w+)`, 'g'))) {
+      if (!names.includes(name)) throw new Error(`${file}: oclif uses ${mod}'s ${name}, which scripts/shims has not: update the shim and SHIM_EXPORTS in scripts/bundle.js`)
+    }
+  }
+}
 const oclifImports = {
   name: 'oclif-imports',
   setup(b) {
