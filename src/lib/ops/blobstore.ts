@@ -8,6 +8,7 @@ import {rename, unlink} from 'node:fs/promises'
 import * as path from 'node:path'
 import {PassThrough, Transform, type Readable, type Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
+import {reclaim} from '../io/reclaim.js'
 import {NotFoundError, RegistryError, UsageError} from '../errors.js'
 import {exactPieces} from '../io/pieces.js'
 import type {Repository} from '../name/reference.js'
@@ -132,6 +133,9 @@ export function pull(repoName: Repository, items: string[], target: {out?: Writa
         const stream = await repo.blob(digest, size)
         let done = 0
         const count = counter((n) => {
+          // pieces written on are dead at once: collect them young (io/reclaim.ts; a 48 MiB
+          // blob: to a file 0.47-0.49 -> 0.37-0.38 s, to stdout 0.42-0.45 -> 0.30-0.31 s)
+          reclaim(n)
           done += n
           emit({type: 'blob-bytes', digest, bytes: n, done, size})
         })
