@@ -156,9 +156,9 @@ function packageJson(root) {
 }
 
 /** commands with a quick path that needs no oclif at all (src/lib/cli/lean.ts, dist/lean.cjs) */
-const LEAN_IDS = new Set(['digest', 'manifest', 'config', 'ls', 'flatten', 'copy', 'export'])
+const LEAN_IDS = new Set(['digest', 'manifest', 'config', 'ls', 'blob', 'flatten', 'copy', 'export'])
 /** those of them that move blobs (bin/run.js sets V8's flags for transfers first) */
-const MOVING = new Set(['flatten', 'copy', 'export'])
+const MOVING = new Set(['blob', 'flatten', 'copy', 'export'])
 
 /**
  * lean: whether to try the routed command on the quick path (dist/lean.cjs): one of LEAN_IDS,

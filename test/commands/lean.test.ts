@@ -1,5 +1,5 @@
 // The quick path (src/lib/cli/lean.ts, dist/lean.cjs): `digest IMAGE`, `manifest IMAGE`,
-// `config IMAGE`, `ls REPO`, `export IMAGE FILE`, and `copy SRC DST` and `flatten IMAGE [-t DST]` without a terminal,
+// `config IMAGE`, `ls REPO`, `blob REPO@DIGEST`, `export IMAGE FILE`, and `copy SRC DST` and `flatten IMAGE [-t DST]` without a terminal,
 // answered without oclif. Every answer (stdout, stderr, exit code) equals oclif's path
 // (OCITOOL_NO_LEAN=1) on the real registry: results, indexes by platform, tags and their
 // options, a missing manifest, bad names, credentials (refused, from the Docker config), TLS
@@ -14,7 +14,7 @@ import {pushFixture} from '../support/fixtures.js'
 import {startRegistry, type RunningRegistry} from '../support/registry.js'
 import {tmpDir} from '../support/tmp.js'
 
-describe('quick path (digest, manifest, config, ls, export, copy, flatten)', () => {
+describe('quick path (digest, manifest, config, ls, blob, export, copy, flatten)', () => {
   let reg: RunningRegistry
   let basic: RunningRegistry
   let tls: RunningRegistry
@@ -106,6 +106,19 @@ describe('quick path (digest, manifest, config, ls, export, copy, flatten)', () 
     assert.equal((await same(['flatten', ref, '-t', 'Bad::Name'])).code, 2)
   })
 
+  it('answers blob as oclif does: the exact bytes, and the same errors', async () => {
+    const m = JSON.parse((await runCli(['manifest', ref])).stdout) as {config: {digest: string; size: number}; layers: Array<{digest: string; size: number}>}
+    for (const d of [m.config, m.layers[0]]) {
+      const quick = await runCli(['blob', `${reg.host}/quick/app@${d.digest}`])
+      assert.equal(quick.code, 0, quick.stderr)
+      assert.equal(quick.stdoutBytes.length, d.size)
+      assert.ok(quick.stdoutBytes.equals((await runCli(['blob', `${reg.host}/quick/app@${d.digest}`], {env: {OCITOOL_NO_LEAN: '1'}})).stdoutBytes), 'the same bytes both ways')
+    }
+    assert.equal((await same(['blob', `${reg.host}/quick/app:1`])).code, 2, 'a tag names no blob')
+    assert.equal((await same(['blob', `${reg.host}/quick/app@sha256:${'0'.repeat(64)}`])).code, 3, 'no such blob')
+    assert.equal((await same(['blob', 'Bad::Name'])).code, 2)
+  })
+
   it('exports as oclif does: the same tar to a file or stdout, --platform, and the same errors', async () => {
     const dir = await tmpDir('lean-export')
     try {
@@ -183,6 +196,10 @@ describe('quick path (digest, manifest, config, ls, export, copy, flatten)', () 
       assert.deepEqual(await variants(), ['lean.lean-moving'], 'copy: the quick bundle, with the transfer flags')
       assert.equal((await runCli(['export', ref, '-'], {env})).code, 0)
       assert.deepEqual(await variants(), ['lean.lean-moving'], 'export: the quick bundle, with the transfer flags')
+      const config = (JSON.parse((await runCli(['manifest', ref], {env})).stdout) as {config: {digest: string}}).config.digest
+      await variants()
+      assert.equal((await runCli(['blob', `${reg.host}/quick/app@${config}`], {env})).code, 0)
+      assert.deepEqual(await variants(), ['lean.lean-moving'], 'blob: the quick bundle, with the transfer flags')
       for (const args of [['digest', ref, '--json'], ['digest', ref, '-v'], ['digest', ref, ref], ['ls', `${reg.host}/quick/app`, '--bogus']]) {
         await runCli(args, {env})
         assert.ok((await variants()).includes('oclif-core.lean'), `ocitool ${args.join(' ')} goes to oclif`)

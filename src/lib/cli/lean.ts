@@ -1,6 +1,6 @@
 /**
  * lean: the quick path of the plainest registry queries, `digest IMAGE`, `manifest IMAGE`,
- * `config IMAGE` and `ls REPOSITORY`, of `export IMAGE FILE`, and of `copy SRC DST` and
+ * `config IMAGE` and `ls REPOSITORY`, of `blob REPO@DIGEST` and `export IMAGE FILE`, and of `copy SRC DST` and
  * `flatten IMAGE [-t DST]` run without a terminal (no progress to show), answered without
  * loading oclif. A script that calls
  * `ocitool digest` in a loop pays the start of a process each time, and oclif's part of it (its
@@ -12,7 +12,7 @@
  * `--`, an extra argument, `-`, a local image, help, a terminal for copy and flatten) answers
  * false before anything is done, and bin/run.js goes on to oclif, which answers as it always
  * does. The work itself is the same library code the oclif commands call (ops.digest,
- * ops.manifest, ops.config, ops.eachTag, ops.copy, ops.flattenImage, ops.exportImage), with the same remote
+ * ops.manifest, ops.config, ops.eachTag, ops.copy, ops.flattenImage, ops.exportImage, ops.blob), with the same remote
  * options, output lines, warnings, one-line errors and exit codes (describeFailure);
  * test/commands/lean.test.ts holds the two paths' answers equal.
  */
@@ -47,6 +47,7 @@ const COMMANDS: Record<string, {flags: string[]; short?: Record<string, string>;
   flatten: {flags: [...GLOBAL, '--tag=', '--jobs='], short: {'-t': '--tag', '-j': '--jobs'}},
   copy: {flags: [...GLOBAL, '--jobs='], short: {'-j': '--jobs'}},
   export: {flags: [...GLOBAL, '--platform='], dash: true},
+  blob: {flags: GLOBAL},
   ls: {flags: [...GLOBAL, '--full-ref', '--omit-digest-tags', '--max-pages='], short: {'-O': '--omit-digest-tags'}},
 }
 
@@ -101,7 +102,7 @@ export async function runLean(id: string, argv: string[], version: string): Prom
   if (process.env.OCITOOL_CONTENT_TYPE !== undefined) return false
   const line = parseLine(id, argv)
   if (!line) return false
-  const quick: Record<string, (line: Line) => Quick | undefined> = {digest: quickDigest, ls: quickLs, flatten: quickFlatten, copy: quickCopy, export: quickExport}
+  const quick: Record<string, (line: Line) => Quick | undefined> = {digest: quickDigest, ls: quickLs, flatten: quickFlatten, copy: quickCopy, export: quickExport, blob: quickBlob}
   const run = (quick[id] ?? ((l: Line) => quickDocument(id, l)))(line)
   if (!run) return false
   const abort = new AbortController()
@@ -216,6 +217,20 @@ function quickExport(line: Line): Quick | undefined {
     // the flatten machinery loads only for this command
     const {exportImage} = await import('../ops/export.js')
     await exportImage(from, file === '-' ? process.stdout : file, {...options, platform})
+  }
+}
+
+/** quickBlob: `blob REPO@DIGEST`, the blob's bytes on stdout, verified as they stream */
+function quickBlob(line: Line): Quick | undefined {
+  let ref: Reference
+  try {
+    ref = parseReference(line.arg)
+  } catch {
+    return undefined
+  }
+  return async (options) => {
+    const {blob} = await import('../ops/blob.js')
+    await blob(ref, process.stdout, options)
   }
 }
 
