@@ -18,7 +18,7 @@
  */
 import {parsePlatform} from '../oci/platform.js'
 import type {Platform} from '../oci/types.js'
-import {type Reference, parseReference, parseRepository} from '../name/reference.js'
+import {parseReference, parseRepository} from '../name/reference.js'
 import {config} from '../ops/config.js'
 import {digest} from '../ops/digest.js'
 import {eachTag} from '../ops/list.js'
@@ -125,13 +125,8 @@ type Quick = (options: RemoteOptions) => Promise<void>
 function quickDigest(line: Line): Quick | undefined {
   const platform = platformOf(line)
   if (platform === false) return undefined
-  let loc
-  try {
-    loc = parseLocation(line.arg)
-  } catch {
-    return undefined
-  }
-  if (loc.kind !== 'registry') return undefined
+  const loc = parsed(parseLocation, line.arg)
+  if (loc?.kind !== 'registry') return undefined
   const ref = loc.ref
   return async (options) => {
     const result = await digest(ref, {...options, platform})
@@ -147,20 +142,13 @@ function quickFlatten(line: Line): Quick | undefined {
   const jobs = jobsOf(line)
   if (process.stderr.isTTY || jobs === undefined) return undefined
   const tag = line.flags.get('--tag')
-  let src
-  let dst
-  try {
-    src = parseLocation(line.arg)
-    dst = typeof tag === 'string' ? parseLocation(tag) : byDigestIn(src, 'flatten')
-  } catch {
-    return undefined
-  }
-  if (src.kind !== 'registry' || dst.kind !== 'registry') return undefined
-  const [from, to] = [src, dst]
+  const src = parsed(parseLocation, line.arg)
+  const dst = src && parsed((t: string | true | undefined) => (typeof t === 'string' ? parseLocation(t) : byDigestIn(src, 'flatten')), tag)
+  if (src?.kind !== 'registry' || dst?.kind !== 'registry') return undefined
   return async (options) => {
     // the flatten machinery (tar, gzip, the transfer engine) loads only for this command
     const {flattenImage} = await import('../ops/flatten.js')
-    const result = await flattenImage(from, to, {...options, compression: 'gzip', jobs, byDigest: tag === undefined, onEvent: () => {}})
+    const result = await flattenImage(src, dst, {...options, compression: 'gzip', jobs, byDigest: tag === undefined, onEvent: () => {}})
     for (const im of result.images) print(im.reference)
   }
 }
@@ -176,20 +164,13 @@ function jobsOf(line: Line): number | undefined {
 function quickCopy(line: Line): Quick | undefined {
   const jobs = jobsOf(line)
   if (process.stderr.isTTY || jobs === undefined) return undefined
-  let src
-  let dst
-  try {
-    src = parseLocation(line.args[0])
-    dst = parseLocation(line.args[1])
-  } catch {
-    return undefined
-  }
-  if (src.kind !== 'registry' || dst.kind !== 'registry' || line.args[0] === '-') return undefined
-  const [from, to] = [src, dst]
+  const src = parsed(parseLocation, line.args[0])
+  const dst = parsed(parseLocation, line.args[1])
+  if (src?.kind !== 'registry' || dst?.kind !== 'registry' || line.args[0] === '-') return undefined
   return async (options) => {
     // the transfer engine loads only for this command
     const {copy, foreignLayersWarning} = await import('../ops/copy.js')
-    const result = await copy(from, to, {...options, jobs, onEvent: () => {}})
+    const result = await copy(src, dst, {...options, jobs, onEvent: () => {}})
     const foreign = foreignLayersWarning(result)
     if (foreign) options.warn?.(foreign)
     for (const im of result.images) print(im.reference)
@@ -205,14 +186,8 @@ function quickExport(line: Line): Quick | undefined {
   const platform = platformOf(line)
   const [image, file] = line.args
   if (platform === false || image === '-' || (file === '-' && process.stdout.isTTY)) return undefined
-  let src
-  try {
-    src = parseLocation(image)
-  } catch {
-    return undefined
-  }
-  if (src.kind !== 'registry') return undefined
-  const from = src
+  const from = parsed(parseLocation, image)
+  if (from?.kind !== 'registry') return undefined
   return async (options) => {
     // the flatten machinery loads only for this command
     const {exportImage} = await import('../ops/export.js')
@@ -222,12 +197,8 @@ function quickExport(line: Line): Quick | undefined {
 
 /** quickBlob: `blob REPO@DIGEST`, the blob's bytes on stdout, verified as they stream */
 function quickBlob(line: Line): Quick | undefined {
-  let ref: Reference
-  try {
-    ref = parseReference(line.arg)
-  } catch {
-    return undefined
-  }
+  const ref = parsed(parseReference, line.arg)
+  if (!ref) return undefined
   return async (options) => {
     const {blob} = await import('../ops/blob.js')
     await blob(ref, process.stdout, options)
@@ -237,13 +208,8 @@ function quickBlob(line: Line): Quick | undefined {
 /** quickDocument: `manifest IMAGE` or `config IMAGE` [--platform P], the document's bytes exactly as the registry has them */
 function quickDocument(id: string, line: Line): Quick | undefined {
   const platform = platformOf(line)
-  if (platform === false) return undefined
-  let ref: Reference
-  try {
-    ref = parseReference(line.arg)
-  } catch {
-    return undefined
-  }
+  const ref = parsed(parseReference, line.arg)
+  if (platform === false || !ref) return undefined
   return async (options) => {
     const bytes = id === 'manifest' ? (await manifest(ref, {...options, platform})).bytes : await config(ref, {...options, platform})
     await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (e) => (e ? reject(e) : resolve())))
@@ -265,17 +231,22 @@ function platformOf(line: Line): Platform | undefined | false {
 function quickLs(line: Line): Quick | undefined {
   const pages = line.flags.get('--max-pages')
   if (pages !== undefined && !(typeof pages === 'string' && /^\d{1,9}$/.test(pages))) return undefined
-  let repo
-  try {
-    repo = parseRepository(line.arg)
-  } catch {
-    return undefined
-  }
+  const repo = parsed(parseRepository, line.arg)
+  if (!repo) return undefined
   return async (options) => {
     const full = line.flags.has('--full-ref')
     await eachTag(repo, {...options, omitDigestTags: line.flags.has('--omit-digest-tags'), maxPages: pages === undefined ? 1000 : Number(pages)}, (tags) => {
       if (tags.length > 0) print((full ? tags.map((t) => `${repo.name}:${t}`) : tags).join('\n'))
     })
+  }
+}
+
+/** parsed: what `parse` makes of `text`, or undefined when it refuses it (oclif's path words the complaint) */
+function parsed<T, A>(parse: (text: A) => T, text: A): T | undefined {
+  try {
+    return parse(text)
+  } catch {
+    return undefined
   }
 }
 
