@@ -45,6 +45,9 @@ export async function flattenImage(src: Location, dst: Location, options: Flatte
   const prepared: PreparedLayer[] = []
   try {
     return await withSession(options as RemoteOptions, async (session) => {
+      // the destination learns its scheme and challenge while the layers are read, and the push
+      // below runs in this session (its connections, its tokens)
+      if (dst.kind === 'registry') session.warm(dst.ref)
       const source = await openSource(src, session)
       const overlay = new OverlaySource(source)
       const root = await onlyRoot(source)
@@ -69,7 +72,7 @@ export async function flattenImage(src: Location, dst: Location, options: Flatte
       )
       const newRoot = dropStaleAttestations(overlay, edited)
       overlay.setRoots([{...newRoot, names: []}])
-      return copy({source: overlay}, dst, {...options, platforms: undefined})
+      return copy({source: overlay}, dst, {...options, platforms: undefined, session})
     })
   } finally {
     for (const l of prepared) await l.cleanup().catch(() => {})
