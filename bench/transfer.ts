@@ -14,7 +14,7 @@ import {tmpdir} from 'node:os'
 import {basename, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {type RunningRegistry, startRegistry} from '../test/support/registry.js'
-import {bigLayer, fresh, makeImage, pushDir, smallLayers} from './images.js'
+import {bigLayer, fresh, hugeLayer, makeImage, pushDir, smallLayers} from './images.js'
 import {Results, crane, craneNote, inTurn, timed} from './lib.js'
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5)
@@ -42,7 +42,7 @@ try {
   await pushDir(src, small.dir, 'bench/small:v1')
   if (only.has('big')) {
     console.log(`making an image of one ${bigMiB} MiB layer…`)
-    const huge = await makeImage(work, 'huge', [bigLayer(bigMiB)])
+    const huge = await makeImage(work, 'huge', [await hugeLayer(work, bigMiB)])
     await pushDir(src, huge.dir, 'bench/huge:v1')
     await rm(huge.dir, {recursive: true, force: true})
   }
