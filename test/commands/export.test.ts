@@ -229,6 +229,10 @@ describe('export', () => {
     const bad = await runCli(['export', `oci:${layout}:v1`, path.join(tmp.path, 'no', 'such', 'dir.tar')])
     assert.equal(bad.code, 1, bad.stderr)
     assert.match(bad.stderr, /writing .*dir\.tar: no such directory/)
+    // a directory that is there but takes no new files (creating one in /proc fails with ENOENT)
+    const proc = await runCli(['export', `oci:${layout}:v1`, '/proc/ocitool-export.tar'])
+    assert.equal(proc.code, 1, proc.stderr)
+    assert.match(proc.stderr, /^Error: writing \/proc\/ocitool-export\.tar: its directory takes no new files\n$/)
     await fsp.rm(layout, {recursive: true})
   })
 

@@ -17,6 +17,7 @@ import {pipeline} from 'node:stream/promises'
 import {NotFoundError, OcitoolError, UsageError, isOcitoolError} from '../errors.js'
 import {verify} from '../io/verify.js'
 import {reclaim} from '../io/reclaim.js'
+import {writeError} from '../io/write-error.js'
 import {parseManifest} from '../oci/manifest.js'
 import type {ImageManifest, Platform} from '../oci/types.js'
 import {type RemoteOptions, withSession} from '../remote/session.js'
@@ -117,11 +118,6 @@ async function toFile<T>(file: string, write: (out: Writable) => Promise<T>): Pr
   }
 }
 
-function writeError(file: string, e: unknown): OcitoolError {
-  const err = e as NodeJS.ErrnoException
-  const why = err.code === 'ENOENT' ? 'no such directory' : err.code === 'EACCES' ? 'permission denied' : err.message
-  return new OcitoolError(`writing ${file}: ${why}`, {code: 'WRITE', cause: e})
-}
 
 /** spool copies a stream (stdin) to a file in a fresh temporary directory. */
 async function spool(input: Readable, signal?: AbortSignal): Promise<{dir: string; file: string}> {

@@ -13,6 +13,7 @@ import {PassThrough, type Readable, type Writable, pipeline as pipe} from 'node:
 
 import {OcitoolError, UsageError, isOcitoolError} from '../errors.js'
 import {verify} from '../io/verify.js'
+import {writeError} from '../io/write-error.js'
 import {type Json, createdNow, editRoot} from '../mutate/edit.js'
 import {type LayerInputOptions, type PreparedLayer, prepareLayer} from '../mutate/layer.js'
 import {OverlaySource} from '../mutate/overlay.js'
@@ -176,8 +177,6 @@ async function createTemp(file: string, temps: string[], handles: fsp.FileHandle
     handles.push(t.handle)
     return t
   } catch (e) {
-    const err = e as NodeJS.ErrnoException
-    const why = err.code === 'ENOENT' ? 'no such directory' : err.code === 'EACCES' ? 'permission denied' : err.message
-    throw new OcitoolError(`writing ${file}: ${why}`, {code: 'WRITE', cause: e})
+    throw writeError(file, e)
   }
 }
