@@ -10,7 +10,7 @@ import {pipeline} from 'node:stream/promises'
 import * as tar from 'tar-stream'
 import {OcitoolError} from '../errors.js'
 import {decompressLayer} from '../tarball/decompress.js'
-import {normalizeEntryPath} from './plan.js'
+import {normalizeEntryPath} from './paths.js'
 
 export interface FileInfo {
   type: string
