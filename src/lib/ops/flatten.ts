@@ -9,10 +9,9 @@
  */
 import * as fsp from 'node:fs/promises'
 import * as path from 'node:path'
-import {PassThrough, type Readable, type Writable, pipeline as pipe} from 'node:stream'
+import {PassThrough, type Writable} from 'node:stream'
 
 import {OcitoolError, UsageError, isOcitoolError} from '../errors.js'
-import {verify} from '../io/verify.js'
 import {writeError} from '../io/write-error.js'
 import {type Json, createdNow, editRoot} from '../mutate/edit.js'
 import {type LayerInputOptions, type PreparedLayer, prepareLayer} from '../mutate/layer.js'
@@ -24,7 +23,8 @@ import {type RemoteOptions, withSession} from '../remote/session.js'
 import type {Location} from '../stores/location.js'
 import {openSource} from '../stores/open.js'
 import type {Source} from '../stores/types.js'
-import {type FlattenLayer, type FlattenResult, LAYER_PIECE, flatten} from '../flatten/index.js'
+import {type FlattenResult, flatten} from '../flatten/index.js'
+import {imageLayers} from './image-layers.js'
 import {selectPlatforms} from '../transfer/plan.js'
 import {type CopyOptions, type CopyResult, copy} from './copy.js'
 import {dropStaleAttestations, imagePlatforms, onlyRoot, readConfig} from './index-image.js'
@@ -86,7 +86,7 @@ export async function flattenImage(src: Location, dst: Location, options: Flatte
  */
 async function flattenLayer(source: Source, layers: Descriptor[], options: FlattenImageOptions & {mediaTypes: 'oci' | 'docker'}): Promise<PreparedLayer> {
   const tar = new PassThrough({highWaterMark: 1024 * 1024})
-  const producing = flatten(layersOf(source, layers), tar, {unsafePaths: options.unsafePaths, warn: options.warn, signal: options.signal}).catch((e: unknown) => {
+  const producing = flatten(imageLayers(source, layers), tar, {unsafePaths: options.unsafePaths, warn: options.warn, signal: options.signal}).catch((e: unknown) => {
     tar.destroy(e as Error)
     throw e
   })
@@ -98,15 +98,6 @@ async function flattenLayer(source: Source, layers: Descriptor[], options: Flatt
   }
   if (layer.status === 'rejected') throw layer.reason
   return layer.value
-}
-
-/** layersOf opens each layer (bottom first) verified against its digest, for flatten(). */
-function layersOf(source: Source, layers: Descriptor[]): FlattenLayer[] {
-  return layers.map((d, i) => ({
-    what: `layer ${i + 1}/${layers.length} ${d.digest}`,
-    size: d.size,
-    open: async () => pipe(await source.blob(d), verify(d.digest, d.size, {what: `layer ${d.digest} from ${source.description}`, coalesce: LAYER_PIECE}), () => {}) as Readable,
-  }))
 }
 
 export interface FlattenToFilesOptions extends RemoteOptions {
@@ -148,7 +139,7 @@ export async function flattenToFiles(src: Location | {source: Source}, filesyste
       const out = fsTmp ? fsTmp.handle.createWriteStream() : (filesystem as Writable) // a file stream closes the handle when finished or destroyed
       // flatten ends `out` and waits until it has finished (every byte handed to the file)
       const spoolDir = typeof filesystem === 'string' ? path.dirname(path.resolve(filesystem)) : undefined
-      const r = await flatten(layersOf(source, layers), out, {unsafePaths: options.unsafePaths, warn: options.warn, signal: options.signal, spoolDir})
+      const r = await flatten(imageLayers(source, layers), out, {unsafePaths: options.unsafePaths, warn: options.warn, signal: options.signal, spoolDir})
       for (const h of handles.splice(0)) await h.close()
       if (fsTmp) {
         await fsp.rename(fsTmp.path, filesystem as string)
