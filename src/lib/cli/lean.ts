@@ -1,19 +1,20 @@
 /**
  * lean: the quick path of the plainest registry queries, `digest IMAGE`, `manifest IMAGE`,
- * `config IMAGE` and `ls REPOSITORY`, of `blob REPO@DIGEST` and `export IMAGE FILE`, and of `copy SRC DST` and
- * `flatten IMAGE [-t DST]` run without a terminal (no progress to show), answered without
- * loading oclif. A script that calls
- * `ocitool digest` in a loop pays the start of a process each time, and oclif's part of it (its
- * bundle, Config.load, the command class, the parser) was a fifth of that time (measured:
- * digest 190 ms through oclif, 151 ms here, `node -e 0` 110 ms).
+ * `config IMAGE` and `ls REPOSITORY`, of `blob REPO@DIGEST` and `export IMAGE FILE`, and of
+ * `copy SRC DST` and `flatten IMAGE [-t DST]` run without a terminal (no progress to show),
+ * answered without loading oclif. A script that calls `ocitool digest` in a loop pays the start
+ * of a process each time, and oclif's part of it (its bundle, Config.load, the command class,
+ * the parser) was a fifth of that time (measured: digest 190 ms through oclif, 151 ms here,
+ * `node -e 0` 110 ms).
  *
  * The quick path takes only command lines it understands completely: the command's argument(s)
  * and a few flags (COMMANDS), each at most once. Anything else (another flag, `--json`, `-v`,
  * `--`, an extra argument, `-`, a local image, help, a terminal for copy and flatten) answers
  * false before anything is done, and bin/run.js goes on to oclif, which answers as it always
  * does. The work itself is the same library code the oclif commands call (ops.digest,
- * ops.manifest, ops.config, ops.eachTag, ops.copy, ops.flattenImage, ops.exportImage, ops.blob), with the same remote
- * options, output lines, warnings, one-line errors and exit codes (describeFailure);
+ * ops.manifest, ops.config, ops.eachTag, ops.blob, ops.exportImage, ops.copy, ops.flattenImage),
+ * with the same remote options, output lines, warnings, one-line errors and exit codes
+ * (describeFailure);
  * test/commands/lean.test.ts holds the two paths' answers equal.
  */
 import {parsePlatform} from '../oci/platform.js'
@@ -37,18 +38,21 @@ interface Line {
   caFiles: string[]
 }
 
-/** flags each quick command takes: a name with `=` takes a value; `-X` names are short forms */
+/**
+ * COMMANDS: what each quick command takes, and what runs it. `flags`: a name with `=` takes a
+ * value; `short`: `-X` forms; `args`: how many arguments (default 1); `dash`: `-` may be one
+ * (export's FILE: stdout); `quick`: the work for a parsed line, or undefined to leave it to oclif.
+ */
 const GLOBAL = ['--insecure']
-/** `dash`: `-` may be an argument (export's FILE: stdout) */
-const COMMANDS: Record<string, {flags: string[]; short?: Record<string, string>; dash?: boolean}> = {
-  digest: {flags: [...GLOBAL, '--full-ref', '--platform=']},
-  manifest: {flags: [...GLOBAL, '--platform=']},
-  config: {flags: [...GLOBAL, '--platform=']},
-  flatten: {flags: [...GLOBAL, '--tag=', '--jobs='], short: {'-t': '--tag', '-j': '--jobs'}},
-  copy: {flags: [...GLOBAL, '--jobs='], short: {'-j': '--jobs'}},
-  export: {flags: [...GLOBAL, '--platform='], dash: true},
-  blob: {flags: GLOBAL},
-  ls: {flags: [...GLOBAL, '--full-ref', '--omit-digest-tags', '--max-pages='], short: {'-O': '--omit-digest-tags'}},
+const COMMANDS: Record<string, {flags: string[]; short?: Record<string, string>; args?: number; dash?: boolean; quick: (line: Line) => Quick | undefined}> = {
+  digest: {flags: [...GLOBAL, '--full-ref', '--platform='], quick: quickDigest},
+  manifest: {flags: [...GLOBAL, '--platform='], quick: (l) => quickDocument('manifest', l)},
+  config: {flags: [...GLOBAL, '--platform='], quick: (l) => quickDocument('config', l)},
+  ls: {flags: [...GLOBAL, '--full-ref', '--omit-digest-tags', '--max-pages='], short: {'-O': '--omit-digest-tags'}, quick: quickLs},
+  blob: {flags: GLOBAL, quick: quickBlob},
+  export: {flags: [...GLOBAL, '--platform='], args: 2, dash: true, quick: quickExport},
+  copy: {flags: [...GLOBAL, '--jobs='], short: {'-j': '--jobs'}, args: 2, quick: quickCopy},
+  flatten: {flags: [...GLOBAL, '--tag=', '--jobs='], short: {'-t': '--tag', '-j': '--jobs'}, quick: quickFlatten},
 }
 
 /** parseLine reads argv as the quick path's grammar, or answers undefined (oclif's path then). */
@@ -88,7 +92,7 @@ export function parseLine(id: string, argv: string[]): Line | undefined {
       return undefined
     }
   }
-  if (args !== (id === 'copy' || id === 'export' ? 2 : 1) || line.args.some((a) => a === '')) return undefined
+  if (args !== (spec.args ?? 1) || line.args.some((a) => a === '')) return undefined
   line.arg = line.args[0]
   return line
 }
@@ -101,9 +105,7 @@ export async function runLean(id: string, argv: string[], version: string): Prom
   // OCITOOL_CONTENT_TYPE=json asks oclif for JSON output, as --json does
   if (process.env.OCITOOL_CONTENT_TYPE !== undefined) return false
   const line = parseLine(id, argv)
-  if (!line) return false
-  const quick: Record<string, (line: Line) => Quick | undefined> = {digest: quickDigest, ls: quickLs, flatten: quickFlatten, copy: quickCopy, export: quickExport, blob: quickBlob}
-  const run = (quick[id] ?? ((l: Line) => quickDocument(id, l)))(line)
+  const run = line && COMMANDS[id].quick(line)
   if (!run) return false
   const abort = new AbortController()
   watchProcess(abort)
@@ -206,7 +208,7 @@ function quickBlob(line: Line): Quick | undefined {
 }
 
 /** quickDocument: `manifest IMAGE` or `config IMAGE` [--platform P], the document's bytes exactly as the registry has them */
-function quickDocument(id: string, line: Line): Quick | undefined {
+function quickDocument(id: 'manifest' | 'config', line: Line): Quick | undefined {
   const platform = platformOf(line)
   const ref = parsed(parseReference, line.arg)
   if (platform === false || !ref) return undefined
