@@ -10,9 +10,7 @@ import type {RemoteOptions} from '../remote/session.js'
 import type {TransferEvent} from '../transfer/engine.js'
 import type {BatchRender} from './batch.js'
 import {describeFailure} from './failure.js'
-import {checkCaFiles, remoteOptionsOf, watchProcess} from './run-context.js'
-
-export {checkCaFiles}
+import {remoteOptionsOf, watchProcess} from './run-context.js'
 import type {ProgressMode} from './progress.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof OcitoolCommand)['baseFlags'] & T['flags']>

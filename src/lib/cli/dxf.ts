@@ -22,7 +22,8 @@ import {parseRepository, type Repository} from '../name/reference.js'
 import {parsePlatform} from '../oci/platform.js'
 import type {Platform} from '../oci/types.js'
 import type {RemoteOptions} from '../remote/session.js'
-import {OcitoolCommand, checkCaFiles} from './command.js'
+import {OcitoolCommand} from './command.js'
+import {checkCaFiles} from './run-context.js'
 
 type Env = Readonly<Record<string, string | undefined>>
 
