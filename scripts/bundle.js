@@ -126,20 +126,23 @@ const dependencyPatches = {
   },
 }
 /**
- * oclifImports points some of @oclif/core's imports at our own modules (scripts/shims/), each
- * with the same exports as the module it stands for, where the real one does at import what
- * a start of ocitool never uses; a module name instead of a patch of oclif's text.
+ * OCLIF_SHIMS points some of @oclif/core's imports at our own modules (scripts/shims/), where the
+ * real one does at import what a start of ocitool never uses; a module name instead of a patch
+ * of oclif's text. `uses`: what oclif may take from it (`x_1.name` of its require, or
+ * `(await import('mod')).name`); the build fails when oclif takes anything else.
  */
-const OCLIF_SHIMS = {'wsl-utils': join(root, 'scripts/shims/wsl-utils.js'), minimatch: join(root, 'scripts/shims/minimatch.cjs')}
-/** what oclif's modules may take from a shimmed module (`x_1.name`): anything else fails the build */
-const SHIM_EXPORTS = {minimatch: ['minimatch']}
+const OCLIF_SHIMS = {
+  'wsl-utils': {file: join(root, 'scripts/shims/wsl-utils.js'), uses: ['isWsl', 'powerShellPath']},
+  minimatch: {file: join(root, 'scripts/shims/minimatch.cjs'), uses: ['minimatch']},
+}
 /** checkShimUses fails the build when an oclif module takes from a shimmed module more than its shim has. */
 function checkShimUses(file, text) {
-  for (const [mod, names] of Object.entries(SHIM_EXPORTS)) {
+  for (const [mod, {uses}] of Object.entries(OCLIF_SHIMS)) {
+    const names = [...text.matchAll(new RegExp(String.raw`import\(['"]${mod}['"]\)\)\.(\w+)`, 'g'))].map((m) => m[1])
     const binding = new RegExp(String.raw`^(?:const|var) (\w+) = require\("${mod}"\);$`, 'm').exec(text)?.[1]
-    if (!binding) continue
-    for (const [, name] of text.matchAll(new RegExp(String.raw`(?<![\w$.])${binding}\.(\w+)`, 'g'))) {
-      if (!names.includes(name)) throw new Error(`${file}: oclif uses ${mod}'s ${name}, which scripts/shims has not: update the shim and SHIM_EXPORTS in scripts/bundle.js`)
+    if (binding) names.push(...[...text.matchAll(new RegExp(String.raw`(?<![\w$.])${binding}\.(\w+)`, 'g'))].map((m) => m[1]))
+    for (const name of names) {
+      if (!uses.includes(name)) throw new Error(`${file}: oclif uses ${mod}'s ${name}, which scripts/shims has not: update the shim and OCLIF_SHIMS in scripts/bundle.js`)
     }
   }
 }
@@ -147,7 +150,7 @@ const oclifImports = {
   name: 'oclif-imports',
   setup(b) {
     b.onResolve({filter: new RegExp(`^(${Object.keys(OCLIF_SHIMS).join('|')})$`)}, (a) =>
-      a.importer.includes(`${sep}@oclif${sep}core${sep}`) ? {path: OCLIF_SHIMS[a.path]} : undefined,
+      a.importer.includes(`${sep}@oclif${sep}core${sep}`) ? {path: OCLIF_SHIMS[a.path].file} : undefined,
     )
   },
 }
