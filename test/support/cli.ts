@@ -98,14 +98,16 @@ export async function runCli(args: string[], opts: CliOptions = {}): Promise<Cli
 
 /**
  * sameAnswers runs the CLI twice, as it is and with `other` added to its environment (a switch to
- * another code path: OCITOOL_NO_FAST_PATH, OCITOOL_NO_LEAN), asserts that stdout, stderr and the
- * exit code are the same, and returns the first run's result.
+ * another code path: OCITOOL_NO_FAST_PATH, OCITOOL_NO_LEAN), asserts that stdout (byte for byte:
+ * a tar or a blob is no text), stderr and the exit code are the same, and returns the first
+ * run's result.
  */
 export async function sameAnswers(args: string[], other: Record<string, string>, opts: CliOptions = {}): Promise<CliResult> {
   const first = await runCli(args, opts)
   const second = await runCli(args, {...opts, env: {...opts.env, ...other}})
   const show = `ocitool ${args.join(' ')}`
   assert.equal(first.stdout, second.stdout, `${show}: stdout`)
+  assert.ok(first.stdoutBytes.equals(second.stdoutBytes), `${show}: stdout bytes`)
   assert.equal(first.stderr, second.stderr, `${show}: stderr`)
   assert.equal(first.code, second.code, `${show}: exit code`)
   return first
